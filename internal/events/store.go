@@ -1,0 +1,223 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/fogbank/fogbank/internal/pattern"
+	"github.com/fogbank/fogbank/internal/storage"
+)
+
+// busCache holds one bus's rules and their compiled patterns. It is loaded
+// from Meta on first use and kept current by this node's writes.
+//
+// Deliberate limit: a second Fogbank node sharing a distributed back end
+// does not see this node's rule changes until it restarts; Fogbank runs the
+// events service on one node.
+type busCache struct {
+	mu      sync.RWMutex
+	rules   map[string]*Rule
+	matcher *pattern.Matcher
+}
+
+func (c *busCache) set(r *Rule) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rules[r.Name] = r
+	if r.EventPattern != "" && r.enabled() {
+		if err := c.matcher.Add(r.Name, []byte(r.EventPattern)); err != nil {
+			c.matcher.Remove(r.Name)
+		}
+	} else {
+		c.matcher.Remove(r.Name)
+	}
+}
+
+func (c *busCache) remove(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.rules, name)
+	c.matcher.Remove(name)
+}
+
+// snapshot returns the rules named by names (those still present).
+func (c *busCache) get(names []string) []*Rule {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Rule, 0, len(names))
+	for _, n := range names {
+		if r, ok := c.rules[n]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *busCache) all() []*Rule {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Rule, 0, len(c.rules))
+	for _, r := range c.rules {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// cache returns the loaded rule cache of a bus.
+func (s *Service) cache(ctx context.Context, account, region, bus string) (*busCache, error) {
+	key := busKey(account, region, bus)
+	s.mu.Lock()
+	c, ok := s.buses[key]
+	s.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	recs, err := s.deps.Meta.List(ctx, nsRules, rulePrefix(account, region, bus), "", 0)
+	if err != nil {
+		return nil, fmt.Errorf("events: load rules: %w", err)
+	}
+	c = &busCache{rules: map[string]*Rule{}, matcher: pattern.NewMatcher()}
+	for _, rec := range recs {
+		var r Rule
+		if err := json.Unmarshal(rec.Value, &r); err != nil {
+			return nil, fmt.Errorf("events: decode rule %s: %w", rec.Key, err)
+		}
+		c.set(&r)
+	}
+	s.mu.Lock()
+	if existing, ok := s.buses[key]; ok {
+		c = existing // another goroutine loaded it first
+	} else {
+		s.buses[key] = c
+	}
+	s.mu.Unlock()
+	return c, nil
+}
+
+func (s *Service) dropCache(account, region, bus string) {
+	s.mu.Lock()
+	delete(s.buses, busKey(account, region, bus))
+	s.mu.Unlock()
+}
+
+// getBus returns a bus and its stored version (0 for the implicit default
+// bus), or ResourceNotFoundException.
+func (s *Service) getBus(ctx context.Context, ref busRef) (*Bus, int64, error) {
+	rec, err := s.deps.Meta.Get(ctx, nsBuses, busKey(ref.Account, ref.Region, ref.Name))
+	if errors.Is(err, storage.ErrNotFound) {
+		if ref.Name == defaultBus {
+			return &Bus{Name: defaultBus, Account: ref.Account, Region: ref.Region}, storage.MustNotExist, nil
+		}
+		return nil, 0, errBusNotFound(ref.Name)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("events: get bus: %w", err)
+	}
+	var b Bus
+	if err := json.Unmarshal(rec.Value, &b); err != nil {
+		return nil, 0, fmt.Errorf("events: decode bus: %w", err)
+	}
+	return &b, rec.Version, nil
+}
+
+func (s *Service) putBus(ctx context.Context, b *Bus, expect int64) error {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("events: encode bus: %w", err)
+	}
+	if _, err := s.deps.Meta.Put(ctx, nsBuses, busKey(b.Account, b.Region, b.Name), raw, expect); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return errConcurrentModification()
+		}
+		return fmt.Errorf("events: put bus: %w", err)
+	}
+	return nil
+}
+
+// getRule returns a rule and its version, or ResourceNotFoundException.
+func (s *Service) getRule(ctx context.Context, account, region, bus, name string) (*Rule, int64, error) {
+	rec, err := s.deps.Meta.Get(ctx, nsRules, ruleKey(account, region, bus, name))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, 0, errRuleNotFound(name, bus)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("events: get rule: %w", err)
+	}
+	var r Rule
+	if err := json.Unmarshal(rec.Value, &r); err != nil {
+		return nil, 0, fmt.Errorf("events: decode rule: %w", err)
+	}
+	return &r, rec.Version, nil
+}
+
+// saveRule stores a rule with compare-and-set and updates the cache.
+func (s *Service) saveRule(ctx context.Context, r *Rule, expect int64) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("events: encode rule: %w", err)
+	}
+	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)
+	if err != nil {
+		return err
+	}
+	if _, err := s.deps.Meta.Put(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), raw, expect); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return errConcurrentModification()
+		}
+		return fmt.Errorf("events: put rule: %w", err)
+	}
+	c.set(r)
+	if r.ScheduleExpression != "" {
+		s.scheduleChanged()
+	}
+	return nil
+}
+
+func (s *Service) deleteRuleRecord(ctx context.Context, r *Rule, expect int64) error {
+	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)
+	if err != nil {
+		return err
+	}
+	if err := s.deps.Meta.Delete(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), expect); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return errConcurrentModification()
+		}
+		if errors.Is(err, storage.ErrNotFound) {
+			return errRuleNotFound(r.Name, r.Bus)
+		}
+		return fmt.Errorf("events: delete rule: %w", err)
+	}
+	c.remove(r.Name)
+	if r.ScheduleExpression != "" {
+		s.scheduleChanged()
+	}
+	return nil
+}
+
+// listRecords pages through a Meta prefix: it returns up to limit records
+// after the token and the next token ("" when done).
+func (s *Service) listRecords(ctx context.Context, ns, prefix, token string, limit int) ([]storage.Record, string, error) {
+	after := ""
+	if token != "" {
+		after = prefix + token
+	}
+	fetch := limit
+	if fetch > 0 {
+		fetch++
+	}
+	recs, err := s.deps.Meta.List(ctx, ns, prefix, after, fetch)
+	if err != nil {
+		return nil, "", fmt.Errorf("events: list: %w", err)
+	}
+	next := ""
+	if limit > 0 && len(recs) > limit {
+		recs = recs[:limit]
+		next = recs[limit-1].Key[len(prefix):]
+	}
+	return recs, next, nil
+}

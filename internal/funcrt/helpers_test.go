@@ -1,0 +1,156 @@
+package funcrt
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// handlerBin is the aws-lambda-go test handler (testdata/handler), built once.
+var handlerBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "funcrt-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	handlerBin = filepath.Join(dir, "bootstrap")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "funcrt tests need the go tool on PATH:", err)
+		return 1
+	}
+	cmd := exec.Command(goBin, "build", "-o", handlerBin, "./testdata/handler")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building the test handler:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// codeDir returns a fresh code directory holding the test handler as bootstrap.
+func codeDir(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	b, err := os.ReadFile(handlerBin) // a copy: tests change its mode
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func testConfig(t testing.TB) Config {
+	return Config{
+		FunctionName: "fn",
+		Version:      "$LATEST",
+		FunctionARN:  "arn:aws:lambda:us-east-1:111111111111:function:fn",
+		Region:       "eu-west-1",
+		MemoryMB:     256,
+		Timeout:      5 * time.Second,
+		Handler:      "bootstrap",
+		Runtime:      "provided.al2023",
+		CodeDir:      codeDir(t),
+	}
+}
+
+func newManager(t testing.TB, cfg Config, opts Options) *Manager {
+	t.Helper()
+	if opts.TempDir == "" {
+		opts.TempDir = t.TempDir()
+	}
+	m, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return m
+}
+
+func invoke(t testing.TB, m *Manager, payload string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := m.Invoke(ctx, Request{Payload: []byte(payload)})
+	if err != nil {
+		t.Fatalf("invoke %s: %v", payload, err)
+	}
+	return res
+}
+
+// errorDocument decodes a Lambda error document.
+func errorDocument(t testing.TB, b []byte) (msg, typ string) {
+	t.Helper()
+	var d struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("error document %q: %v", b, err)
+	}
+	return d.ErrorMessage, d.ErrorType
+}
+
+// memSink records log events.
+type memSink struct {
+	mu     sync.Mutex
+	events []LogEvent
+}
+
+func (s *memSink) WriteLog(e LogEvent) {
+	s.mu.Lock()
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+}
+
+func (s *memSink) messages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.events))
+	for i, e := range s.events {
+		out[i] = e.Message
+	}
+	return out
+}
+
+// indexOf returns the index of the first message with the prefix, or -1.
+func indexOf(msgs []string, prefix string) int {
+	for i, m := range msgs {
+		if strings.HasPrefix(m, prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+// waitFor polls cond (real time) until it holds or the test times out.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,43 @@
+//go:build !linux
+
+package funcrt
+
+import (
+	"errors"
+	"os"
+	"syscall"
+)
+
+// sysProcAttr starts the bootstrap as a process group leader (no Pdeathsig
+// or cgroups outside Linux).
+func sysProcAttr(int) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
+
+func killGroup(pid int) {
+	if pid > 0 {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+}
+
+// treeMemKB is not measured outside Linux.
+func treeMemKB(int) (hwm, rss int64) { return 0, 0 }
+
+func maxRSSKB(ps *os.ProcessState) int64 {
+	if ps == nil {
+		return 0
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		return ru.Maxrss / 1024 // bytes on Darwin
+	}
+	return 0
+}
+
+func isCgroup2(string) bool { return false }
+
+type cgroupEnv struct{ fd int }
+
+func newCgroup(string, string, int) (*cgroupEnv, error) {
+	return nil, errors.New("funcrt: cgroups need Linux")
+}
+func (c *cgroupEnv) peakKB() int64   { return 0 }
+func (c *cgroupEnv) oomKills() int64 { return 0 }
+func (c *cgroupEnv) remove()         {}

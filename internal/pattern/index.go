@@ -1,0 +1,453 @@
+package pattern
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"strconv"
+)
+
+// affixIndex finds the entries whose key is a prefix (or suffix) of a value
+// with one hash lookup per distinct key length, independent of the number of
+// entries.
+type affixIndex struct {
+	m    map[string][]int32
+	lens []int // distinct key lengths, ascending
+}
+
+func (a *affixIndex) add(key string, id int32) {
+	if a.m == nil {
+		a.m = map[string][]int32{}
+	}
+	if _, ok := a.m[key]; !ok {
+		i := sort.SearchInts(a.lens, len(key))
+		if i == len(a.lens) || a.lens[i] != len(key) {
+			a.lens = append(a.lens, 0)
+			copy(a.lens[i+1:], a.lens[i:])
+			a.lens[i] = len(key)
+		}
+	}
+	a.m[key] = append(a.m[key], id)
+}
+
+func (a *affixIndex) prefixes(v []byte, out []int32) []int32 {
+	for _, n := range a.lens {
+		if n > len(v) {
+			break
+		}
+		out = append(out, a.m[unsafeString(v[:n])]...)
+	}
+	return out
+}
+
+func (a *affixIndex) suffixes(v []byte, out []int32) []int32 {
+	for _, n := range a.lens {
+		if n > len(v) {
+			break
+		}
+		out = append(out, a.m[unsafeString(v[len(v)-n:])]...)
+	}
+	return out
+}
+
+// rangeIndex answers "which numeric intervals contain x" in O(log n + k): a
+// segment tree over the elementary slots between the distinct endpoints.
+type rangeIndex struct {
+	pending []rangeEntry
+	points  []float64
+	nodes   [][]int32
+	slots   int
+}
+
+type rangeEntry struct {
+	r  numRange
+	id int32
+}
+
+func (ri *rangeIndex) add(r numRange, id int32) { ri.pending = append(ri.pending, rangeEntry{r, id}) }
+
+func (ri *rangeIndex) empty() bool { return len(ri.pending) == 0 }
+
+// slot maps x to its elementary slot: 2i+1 is exactly points[i], 2i is the
+// open gap below points[i], 2*len(points) the gap above the last point.
+func (ri *rangeIndex) slot(x float64) int {
+	i := sort.SearchFloat64s(ri.points, x)
+	if i < len(ri.points) && ri.points[i] == x {
+		return 2*i + 1
+	}
+	return 2 * i
+}
+
+func (ri *rangeIndex) build() {
+	pts := make([]float64, 0, 2*len(ri.pending))
+	for _, e := range ri.pending {
+		if !math.IsInf(e.r.lo, 0) {
+			pts = append(pts, e.r.lo)
+		}
+		if !math.IsInf(e.r.hi, 0) {
+			pts = append(pts, e.r.hi)
+		}
+	}
+	sort.Float64s(pts)
+	uniq := pts[:0]
+	for i, p := range pts {
+		if i == 0 || p != pts[i-1] {
+			uniq = append(uniq, p)
+		}
+	}
+	ri.points = uniq
+	ri.slots = 2*len(uniq) + 1
+	ri.nodes = make([][]int32, 4*ri.slots)
+	for _, e := range ri.pending {
+		lo, hi := 0, ri.slots-1
+		if !math.IsInf(e.r.lo, 0) {
+			lo = ri.slot(e.r.lo)
+			if e.r.loOpen {
+				lo++
+			}
+		}
+		if !math.IsInf(e.r.hi, 0) {
+			hi = ri.slot(e.r.hi)
+			if e.r.hiOpen {
+				hi--
+			}
+		}
+		if lo <= hi {
+			ri.insert(1, 0, ri.slots-1, lo, hi, e.id)
+		}
+	}
+}
+
+func (ri *rangeIndex) insert(node, l, r, lo, hi int, id int32) {
+	if lo <= l && r <= hi {
+		ri.nodes[node] = append(ri.nodes[node], id)
+		return
+	}
+	m := (l + r) / 2
+	if lo <= m {
+		ri.insert(2*node, l, m, lo, hi, id)
+	}
+	if hi > m {
+		ri.insert(2*node+1, m+1, r, lo, hi, id)
+	}
+}
+
+func (ri *rangeIndex) query(x float64, out []int32) []int32 {
+	s := ri.slot(x)
+	node, l, r := 1, 0, ri.slots-1
+	for {
+		out = append(out, ri.nodes[node]...)
+		if l == r {
+			return out
+		}
+		m := (l + r) / 2
+		if s <= m {
+			node, r = 2*node, m
+		} else {
+			node, l = 2*node+1, m+1
+		}
+	}
+}
+
+// cidrIndex finds the address ranges containing an address with one lookup
+// per distinct (family, mask length).
+type cidrIndex struct {
+	byPrefix map[netip.Prefix][]int32 // masked prefix → entry positions
+	masks    []int                    // distinct (bits<<1 | is6)
+	entries  []cidrEntry
+}
+
+type cidrEntry struct {
+	r  ipRange
+	id int32
+}
+
+func (ci *cidrIndex) add(r ipRange, id int32) {
+	if ci.byPrefix == nil {
+		ci.byPrefix = map[netip.Prefix][]int32{}
+	}
+	p, _ := r.lo.Prefix(r.bits)
+	ci.byPrefix[p] = append(ci.byPrefix[p], int32(len(ci.entries)))
+	ci.entries = append(ci.entries, cidrEntry{r, id})
+	key := r.bits << 1
+	if r.lo.Is6() {
+		key |= 1
+	}
+	for _, k := range ci.masks {
+		if k == key {
+			return
+		}
+	}
+	ci.masks = append(ci.masks, key)
+}
+
+func (ci *cidrIndex) query(a netip.Addr, out []int32) []int32 {
+	is6 := 0
+	if a.Is6() {
+		is6 = 1
+	}
+	for _, k := range ci.masks {
+		if k&1 != is6 {
+			continue
+		}
+		p, err := a.Prefix(k >> 1)
+		if err != nil {
+			continue
+		}
+		for _, e := range ci.byPrefix[p] {
+			if ci.entries[e].r.contains(a) {
+				out = append(out, ci.entries[e].id)
+			}
+		}
+	}
+	return out
+}
+
+// wildEntry is a wildcard alternative; id is a condition (or, in the
+// anything-but tables, a local anything-but position).
+type wildEntry struct {
+	g  *glob
+	id int32
+}
+
+// wildIndex keeps wildcards keyed by their literal prefix, so that only the
+// wildcards whose prefix matches are run. Wildcards that start with '*' are
+// always run: their cost grows with their number.
+type wildIndex struct {
+	all      []wildEntry
+	byPrefix affixIndex // literal prefix → positions in all
+	anyStart []int32    // positions in all with no literal prefix
+}
+
+func (w *wildIndex) add(g *glob, id int32) {
+	pos := int32(len(w.all))
+	w.all = append(w.all, wildEntry{g, id})
+	if p := g.literalPrefix(); p != "" {
+		w.byPrefix.add(p, pos)
+	} else {
+		w.anyStart = append(w.anyStart, pos)
+	}
+}
+
+func (w *wildIndex) query(v []byte, tmp []int32, out []int32) ([]int32, []int32) {
+	tmp = w.byPrefix.prefixes(v, tmp[:0])
+	tmp = append(tmp, w.anyStart...)
+	for _, pos := range tmp {
+		e := w.all[pos]
+		if e.g.match(v) {
+			out = append(out, e.id)
+		}
+	}
+	return out, tmp
+}
+
+// fieldIndex holds every alternative, of every rule, that tests one path.
+type fieldIndex struct {
+	exact                  map[string][]int32
+	fold                   map[string][]int32
+	prefix, suffix         affixIndex
+	prefixFold, suffixFold affixIndex
+	wild                   wildIndex
+	ranges                 rangeIndex
+	cidr                   cidrIndex
+	exists                 []int32
+
+	// anything-but: ab[i] is the condition of the i-th anything-but; the
+	// tables map a value to the positions it excludes.
+	ab                 []int32
+	abExact, abFold    map[string][]int32
+	abPrefix, abSuffix affixIndex
+	abWild             wildIndex
+
+	needFold bool
+	needNum  bool // exact number keys present
+	needIP   bool
+}
+
+func (fi *fieldIndex) addPred(p *pred, cond int32) {
+	switch p.kind {
+	case pkExact:
+		if fi.exact == nil {
+			fi.exact = map[string][]int32{}
+		}
+		fi.exact[p.text] = append(fi.exact[p.text], cond)
+		if p.text[0] == keyNumber {
+			fi.needNum = true
+		}
+	case pkPrefix:
+		fi.prefix.add(p.text, cond)
+	case pkSuffix:
+		fi.suffix.add(p.text, cond)
+	case pkPrefixFold:
+		fi.prefixFold.add(p.text, cond)
+		fi.needFold = true
+	case pkSuffixFold:
+		fi.suffixFold.add(p.text, cond)
+		fi.needFold = true
+	case pkFold:
+		if fi.fold == nil {
+			fi.fold = map[string][]int32{}
+		}
+		fi.fold[p.text] = append(fi.fold[p.text], cond)
+		fi.needFold = true
+	case pkWildcard:
+		fi.wild.add(p.glob, cond)
+	case pkNumeric:
+		fi.ranges.add(p.rng, cond)
+	case pkCIDR:
+		fi.cidr.add(p.ip, cond)
+		fi.needIP = true
+	case pkExists:
+		fi.exists = append(fi.exists, cond)
+	case pkAbsent:
+		// handled by the branch check
+	case pkAnythingBut:
+		pos := int32(len(fi.ab))
+		fi.ab = append(fi.ab, cond)
+		ab := p.ab
+		switch ab.kind {
+		case pkExact:
+			if fi.abExact == nil {
+				fi.abExact = map[string][]int32{}
+			}
+			for _, v := range ab.values {
+				fi.abExact[v] = append(fi.abExact[v], pos)
+				if v[0] == keyNumber {
+					fi.needNum = true
+				}
+			}
+		case pkFold:
+			if fi.abFold == nil {
+				fi.abFold = map[string][]int32{}
+			}
+			for _, v := range ab.values {
+				fi.abFold[v] = append(fi.abFold[v], pos)
+			}
+			fi.needFold = true
+		case pkPrefix:
+			for _, v := range ab.values {
+				fi.abPrefix.add(v, pos)
+			}
+		case pkSuffix:
+			for _, v := range ab.values {
+				fi.abSuffix.add(v, pos)
+			}
+		case pkWildcard:
+			for _, g := range ab.globs {
+				fi.abWild.add(g, pos)
+			}
+		}
+	}
+}
+
+func (fi *fieldIndex) finish() {
+	if !fi.ranges.empty() {
+		fi.ranges.build()
+	}
+}
+
+// leaf kinds seen while walking an event.
+const (
+	leafString = iota
+	leafNumber
+	leafTrue
+	leafFalse
+	leafNull
+)
+
+// eval appends to out the conditions satisfied by one leaf value. v is the
+// unescaped string or the number text.
+func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32 {
+	out = append(out, fi.exists...)
+	if fi.exact != nil || fi.abExact != nil {
+		key := st.key[:0]
+		switch kind {
+		case leafString:
+			key = append(append(key, keyString), v...)
+		case leafNumber:
+			if fi.needNum {
+				key = canonicalNumber(key, v, true)
+			} else {
+				key = append(key, keyNumber)
+			}
+		case leafTrue:
+			key = append(key, keyTrue)
+		case leafFalse:
+			key = append(key, keyFalse)
+		default:
+			key = append(key, keyNull)
+		}
+		st.key = key
+		if fi.exact != nil {
+			out = append(out, fi.exact[unsafeString(key)]...)
+		}
+	}
+	var folded []byte
+	if kind == leafString {
+		out = fi.prefix.prefixes(v, out)
+		out = fi.suffix.suffixes(v, out)
+		if fi.needFold {
+			folded = appendFold(st.fold[:0], v)
+			st.fold = folded
+			if fi.fold != nil {
+				out = append(out, fi.fold[unsafeString(folded)]...)
+			}
+			out = fi.prefixFold.prefixes(folded, out)
+			out = fi.suffixFold.suffixes(folded, out)
+		}
+		if len(fi.wild.all) > 0 {
+			out, st.tmp = fi.wild.query(v, st.tmp, out)
+		}
+		if fi.needIP {
+			if a, ok := parseIPLiteral(unsafeString(v)); ok {
+				out = fi.cidr.query(a, out)
+			}
+		}
+	} else if kind == leafNumber && !fi.ranges.empty() {
+		if x, err := strconv.ParseFloat(unsafeString(v), 64); (err == nil || isRangeErr(err)) && x >= -fiveBillion && x <= fiveBillion {
+			out = fi.ranges.query(x, out)
+		}
+	}
+	if len(fi.ab) > 0 {
+		out = fi.evalAnythingBut(st, kind, v, folded, out)
+	}
+	return out
+}
+
+func (fi *fieldIndex) evalAnythingBut(st *scratch, kind int, v, folded []byte, out []int32) []int32 {
+	ex := st.excl[:0]
+	if fi.abExact != nil {
+		ex = append(ex, fi.abExact[unsafeString(st.key)]...)
+	}
+	if kind == leafString {
+		if fi.abFold != nil {
+			ex = append(ex, fi.abFold[unsafeString(folded)]...)
+		}
+		ex = fi.abPrefix.prefixes(v, ex)
+		ex = fi.abSuffix.suffixes(v, ex)
+		if len(fi.abWild.all) > 0 {
+			ex, st.tmp = fi.abWild.query(v, st.tmp, ex)
+		}
+	}
+	st.excl = ex
+	if len(ex) == 0 {
+		return append(out, fi.ab...)
+	}
+	st.abEpoch++
+	if st.abEpoch == 0 {
+		clear(st.abMark)
+		st.abEpoch = 1
+	}
+	if len(st.abMark) < len(fi.ab) {
+		st.abMark = make([]uint32, len(fi.ab))
+	}
+	for _, pos := range ex {
+		st.abMark[pos] = st.abEpoch
+	}
+	for pos, cond := range fi.ab {
+		if st.abMark[pos] != st.abEpoch {
+			out = append(out, cond)
+		}
+	}
+	return out
+}

@@ -1,0 +1,461 @@
+package pattern
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds event nesting (the same bound encoding/json applies).
+const maxDepth = 10000
+
+// pathNode is a state of the path automaton: the dotted path of the event
+// walked so far, split at dots, as a trie. Only paths that are a prefix of
+// some rule's field exist; the walker skips every other subtree unread.
+type pathNode struct {
+	children map[string]*pathNode
+	field    int32 // field index, or -1 when no rule tests this exact path
+}
+
+// walker scans one event once, without building values, and feeds the leaf
+// values at interesting paths to the field indexes.
+type walker struct {
+	data  []byte
+	pos   int
+	depth int
+	sn    *snapshot
+	st    *scratch
+	err   *InvalidEventError
+}
+
+// charClass marks the bytes that end a fast string scan.
+var strStop = func() (t [256]bool) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return
+}()
+
+func (w *walker) fail(reason string) {
+	if w.err == nil {
+		w.err = &InvalidEventError{Offset: w.pos, Reason: reason}
+	}
+}
+
+func (w *walker) ws() {
+	for w.pos < len(w.data) {
+		switch w.data[w.pos] {
+		case ' ', '\t', '\n', '\r':
+			w.pos++
+		default:
+			return
+		}
+	}
+}
+
+// run walks a whole event, which must be a JSON object.
+func (w *walker) run(root *pathNode) {
+	w.ws()
+	if w.pos >= len(w.data) || w.data[w.pos] != '{' {
+		w.fail("event is not a JSON object")
+		return
+	}
+	w.value(root)
+	if w.err != nil {
+		return
+	}
+	w.ws()
+	if w.pos != len(w.data) {
+		w.fail("unexpected data after the event object")
+	}
+}
+
+// value walks one value at node n (nil: skip, only validating).
+func (w *walker) value(n *pathNode) {
+	if w.pos >= len(w.data) {
+		w.fail("unexpected end of event")
+		return
+	}
+	switch c := w.data[w.pos]; {
+	case c == '{':
+		w.object(n)
+	case c == '[':
+		w.array(n)
+	case c == '"':
+		if n == nil || n.field < 0 {
+			w.skipString()
+			return
+		}
+		s, ok := w.str()
+		if ok {
+			w.st.leaf(w.sn, n.field, leafString, s)
+		}
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := w.pos
+		if !w.number() {
+			return
+		}
+		if n != nil && n.field >= 0 {
+			w.st.leaf(w.sn, n.field, leafNumber, w.data[start:w.pos])
+		}
+	case c == 't':
+		if w.lit("true") && n != nil && n.field >= 0 {
+			w.st.leaf(w.sn, n.field, leafTrue, nil)
+		}
+	case c == 'f':
+		if w.lit("false") && n != nil && n.field >= 0 {
+			w.st.leaf(w.sn, n.field, leafFalse, nil)
+		}
+	case c == 'n':
+		if w.lit("null") && n != nil && n.field >= 0 {
+			w.st.leaf(w.sn, n.field, leafNull, nil)
+		}
+	default:
+		w.fail("invalid character")
+	}
+}
+
+func (w *walker) lit(word string) bool {
+	if len(w.data)-w.pos < len(word) || string(w.data[w.pos:w.pos+len(word)]) != word {
+		w.fail("invalid literal")
+		return false
+	}
+	w.pos += len(word)
+	return true
+}
+
+func (w *walker) number() bool {
+	d := w.data
+	i := w.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	if i >= len(d) {
+		w.pos = i
+		w.fail("invalid number")
+		return false
+	}
+	if d[i] == '0' {
+		i++
+	} else if d[i] >= '1' && d[i] <= '9' {
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	} else {
+		w.pos = i
+		w.fail("invalid number")
+		return false
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		s := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == s {
+			w.pos = i
+			w.fail("invalid number")
+			return false
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		s := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == s {
+			w.pos = i
+			w.fail("invalid number")
+			return false
+		}
+	}
+	w.pos = i
+	return true
+}
+
+func (w *walker) enter() bool {
+	w.depth++
+	if w.depth > maxDepth {
+		w.fail("event nested too deeply")
+		return false
+	}
+	return true
+}
+
+func (w *walker) object(n *pathNode) {
+	if !w.enter() {
+		return
+	}
+	w.pos++ // '{'
+	w.ws()
+	if w.pos < len(w.data) && w.data[w.pos] == '}' {
+		w.pos++
+		w.depth--
+		return
+	}
+	for {
+		w.ws()
+		if w.pos >= len(w.data) || w.data[w.pos] != '"' {
+			w.fail("expected a member name")
+			return
+		}
+		var child *pathNode
+		if n == nil || n.children == nil {
+			w.skipString()
+		} else {
+			key, ok := w.str()
+			if !ok {
+				return
+			}
+			child = n.descend(key)
+		}
+		if w.err != nil {
+			return
+		}
+		w.ws()
+		if w.pos >= len(w.data) || w.data[w.pos] != ':' {
+			w.fail("expected ':'")
+			return
+		}
+		w.pos++
+		w.ws()
+		w.value(child)
+		if w.err != nil {
+			return
+		}
+		w.ws()
+		if w.pos >= len(w.data) {
+			w.fail("unexpected end of event")
+			return
+		}
+		if w.data[w.pos] == ',' {
+			w.pos++
+			continue
+		}
+		if w.data[w.pos] == '}' {
+			w.pos++
+			w.depth--
+			return
+		}
+		w.fail("expected ',' or '}'")
+		return
+	}
+}
+
+// descend follows an event key, which may itself contain dots, from n.
+func (n *pathNode) descend(key []byte) *pathNode {
+	start := 0
+	for i := 0; i < len(key); i++ {
+		if key[i] == '.' {
+			n = n.children[unsafeString(key[start:i])]
+			if n == nil {
+				return nil
+			}
+			start = i + 1
+		}
+	}
+	return n.children[unsafeString(key[start:])]
+}
+
+func (w *walker) array(n *pathNode) {
+	if !w.enter() {
+		return
+	}
+	w.pos++ // '['
+	w.ws()
+	if w.pos < len(w.data) && w.data[w.pos] == ']' {
+		w.pos++
+		w.depth--
+		return
+	}
+	var aid int32
+	if n != nil {
+		aid = w.st.nextArray()
+	}
+	for idx := int32(0); ; idx++ {
+		w.ws()
+		if n != nil {
+			w.st.arr = append(w.st.arr, aid, idx)
+			w.value(n)
+			w.st.arr = w.st.arr[:len(w.st.arr)-2]
+		} else {
+			w.value(nil)
+		}
+		if w.err != nil {
+			return
+		}
+		w.ws()
+		if w.pos >= len(w.data) {
+			w.fail("unexpected end of event")
+			return
+		}
+		if w.data[w.pos] == ',' {
+			w.pos++
+			continue
+		}
+		if w.data[w.pos] == ']' {
+			w.pos++
+			w.depth--
+			return
+		}
+		w.fail("expected ',' or ']'")
+		return
+	}
+}
+
+// skipString validates and skips a string at w.pos.
+func (w *walker) skipString() {
+	d := w.data
+	i := w.pos + 1
+	for {
+		for i < len(d) && !strStop[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			w.pos = i
+			w.fail("unterminated string")
+			return
+		}
+		switch c := d[i]; {
+		case c == '"':
+			w.pos = i + 1
+			return
+		case c == '\\':
+			n, ok := escapeLen(d, i)
+			if !ok {
+				w.pos = i
+				w.fail("invalid escape")
+				return
+			}
+			i += n
+		default:
+			w.pos = i
+			w.fail("control character in string")
+			return
+		}
+	}
+}
+
+// escapeLen validates the escape at d[i] == '\\' and returns its length.
+func escapeLen(d []byte, i int) (int, bool) {
+	if i+1 >= len(d) {
+		return 0, false
+	}
+	switch d[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		if i+6 > len(d) {
+			return 0, false
+		}
+		for _, c := range d[i+2 : i+6] {
+			if !isHex(c) {
+				return 0, false
+			}
+		}
+		return 6, true
+	}
+	return 0, false
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func hexVal(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		default:
+			r = r<<4 | rune(c-'A'+10)
+		}
+	}
+	return r
+}
+
+// str parses the string at w.pos and returns its unescaped bytes (a view of
+// the event when it has no escapes, else of scratch memory).
+func (w *walker) str() ([]byte, bool) {
+	d := w.data
+	start := w.pos + 1
+	i := start
+	for i < len(d) && !strStop[d[i]] {
+		i++
+	}
+	if i < len(d) && d[i] == '"' {
+		w.pos = i + 1
+		return d[start:i], true
+	}
+	buf := append(w.st.str[:0], d[start:i]...)
+	for {
+		if i >= len(d) {
+			w.pos = i
+			w.fail("unterminated string")
+			return nil, false
+		}
+		c := d[i]
+		switch {
+		case c == '"':
+			w.pos = i + 1
+			w.st.str = buf
+			return buf, true
+		case c == '\\':
+			n, ok := escapeLen(d, i)
+			if !ok {
+				w.pos = i
+				w.fail("invalid escape")
+				return nil, false
+			}
+			switch d[i+1] {
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r := hexVal(d[i+2 : i+6])
+				if utf16.IsSurrogate(r) {
+					if i+6 < len(d) && d[i+6] == '\\' {
+						if k, ok := escapeLen(d, i+6); ok && k == 6 && d[i+7] == 'u' {
+							if dec := utf16.DecodeRune(r, hexVal(d[i+8:i+12])); dec != utf8.RuneError {
+								buf = utf8.AppendRune(buf, dec)
+								i += 12
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				buf = append(buf, d[i+1])
+			}
+			i += n
+		case c < 0x20:
+			w.pos = i
+			w.fail("control character in string")
+			return nil, false
+		default:
+			j := i + 1
+			for j < len(d) && !strStop[d[j]] {
+				j++
+			}
+			buf = append(buf, d[i:j]...)
+			i = j
+		}
+	}
+}

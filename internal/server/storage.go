@@ -1,0 +1,29 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fogbank/fogbank/internal/storage"
+	"github.com/fogbank/fogbank/internal/storage/sqlstore"
+)
+
+// openBackend opens the storage back end the config names.
+func openBackend(ctx context.Context, cfg Config) (storage.Backend, error) {
+	switch s := cfg.Storage; {
+	case s == "" || s == "embedded":
+		dir := filepath.Join(cfg.DataDir, "sqlite")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+		return sqlstore.OpenSQLite(ctx, dir, sqlstore.Options{Sync: cfg.Sync, Logger: cfg.Logger})
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		return sqlstore.OpenPostgres(ctx, s, sqlstore.Options{Logger: cfg.Logger})
+	// NATS_BACKEND_PLACEHOLDER
+	default:
+		return nil, fmt.Errorf("server: unknown storage %q (want embedded, nats-embedded, postgres://… or nats://…)", s)
+	}
+}
