@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,7 +205,11 @@ func (s *Service) deleteRuleRecord(ctx context.Context, r *Rule, expect int64) e
 func (s *Service) listRecords(ctx context.Context, ns, prefix, token string, limit int) ([]storage.Record, string, error) {
 	after := ""
 	if token != "" {
-		after = prefix + token
+		t, err := decodeToken(token)
+		if err != nil {
+			return nil, "", err
+		}
+		after = prefix + t
 	}
 	fetch := limit
 	if fetch > 0 {
@@ -217,7 +222,17 @@ func (s *Service) listRecords(ctx context.Context, ns, prefix, token string, lim
 	next := ""
 	if limit > 0 && len(recs) > limit {
 		recs = recs[:limit]
-		next = recs[limit-1].Key[len(prefix):]
+		next = encodeToken(recs[limit-1].Key[len(prefix):])
 	}
 	return recs, next, nil
+}
+
+func encodeToken(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeToken(t string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil {
+		return "", errValidation("The NextToken provided is invalid.")
+	}
+	return string(b), nil
 }

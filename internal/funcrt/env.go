@@ -336,6 +336,14 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 	case message != "":
 		e.logs.platform("RequestId: " + req.RequestID + " Error: " + message + "\n" + o.errType + "\n")
 	}
+	if !reuse {
+		// The group was killed or exited: wait (briefly) for the root
+		// process, so its rusage peak can be read.
+		select {
+		case <-e.exited:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	if e.isExited() {
 		reuse = false
 	}

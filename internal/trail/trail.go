@@ -85,6 +85,10 @@ type Record struct {
 	Time time.Time `json:"-"`
 }
 
+// lingerTime is how long the writer waits for more records before an
+// append: records reach storage and subscribers within this much of the call.
+const lingerTime = 5 * time.Millisecond
+
 // Subscriber receives every stored record. It must not block for long.
 type Subscriber func(ctx context.Context, rec Record, raw []byte)
 
@@ -203,6 +207,26 @@ func (t *Trail) run() {
 			}
 			batch = append(batch, rec)
 		case waiter = <-t.flushReq:
+		}
+		// Linger briefly so that a burst of calls shares one append (one
+		// fsync), unless someone waits for a flush.
+		if waiter == nil {
+			linger := time.NewTimer(lingerTime)
+		collect:
+			for len(batch) < cap(batch) {
+				select {
+				case rec, ok := <-t.ch:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, rec)
+				case waiter = <-t.flushReq:
+					break collect
+				case <-linger.C:
+					break collect
+				}
+			}
+			linger.Stop()
 		}
 		// Drain what else is queued, without waiting.
 	drain:
