@@ -74,7 +74,11 @@ func buildEnv(cfg *Config, in envInputs) []string {
 	// Overridable defaults, as Lambda's Amazon Linux images set them, with
 	// the host paths that stand for /var/task, /var/runtime and /opt.
 	pathList := []string{"/usr/local/bin", "/usr/bin", "/bin"}
-	ldList := []string{"/lib64", "/usr/lib64", rtDir, filepath.Join(rtDir, "lib"), task, filepath.Join(task, "lib")}
+	ldList := []string{"/lib64", "/usr/lib64"}
+	if rtDir != task {
+		ldList = append(ldList, rtDir, filepath.Join(rtDir, "lib"))
+	}
+	ldList = append(ldList, task, filepath.Join(task, "lib"))
 	if opt != "" {
 		pathList = append(pathList, filepath.Join(opt, "bin"))
 		ldList = append(ldList, filepath.Join(opt, "lib"))

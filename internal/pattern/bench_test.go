@@ -1,0 +1,337 @@
+package pattern
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The city-lots corpus is generated on demand into the temp directory (never
+// into the repository) by ../shared/bench/citylots/gen_citylots.go, or read
+// from $FOGBANK_CITYLOTS.
+
+var (
+	cityOnce   sync.Once
+	cityLines  [][]byte
+	cityErr    error
+	cityReason string
+)
+
+func citylots(tb testing.TB) [][]byte {
+	tb.Helper()
+	cityOnce.Do(func() {
+		path := os.Getenv("FOGBANK_CITYLOTS")
+		if path == "" {
+			path = filepath.Join(os.TempDir(), "fogbank-citylots.jlines.gz")
+			if _, err := os.Stat(path); err != nil {
+				gen := filepath.Join(conformanceDirBase(), "..", "bench", "citylots", "gen_citylots.go")
+				if _, err := os.Stat(gen); err != nil {
+					cityReason = "city-lots generator not found (set FOGBANK_CITYLOTS): " + err.Error()
+					return
+				}
+				tmp := path + ".tmp"
+				cmd := exec.Command("go", "run", gen, "-n", "213068", "-o", tmp)
+				cmd.Stderr = os.Stderr
+				if err := cmd.Run(); err != nil {
+					cityErr = fmt.Errorf("generate city lots: %w", err)
+					return
+				}
+				if err := os.Rename(tmp, path); err != nil {
+					cityErr = err
+					return
+				}
+			}
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			cityErr = err
+			return
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			cityErr = err
+			return
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(make([]byte, 1<<20), 1<<24)
+		for sc.Scan() {
+			cityLines = append(cityLines, append([]byte(nil), sc.Bytes()...))
+		}
+		cityErr = sc.Err()
+	})
+	if cityReason != "" {
+		tb.Skip(cityReason)
+	}
+	if cityErr != nil {
+		tb.Fatal(cityErr)
+	}
+	return cityLines
+}
+
+// conformanceDirBase is the shared conformance folder (may not exist).
+func conformanceDirBase() string {
+	if d := os.Getenv("FOGBANK_CONFORMANCE_DIR"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared", "conformance")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+var cityRules4 = map[string]string{
+	"CRANLEIGH": `{ "properties": { "STREET": [ "CRANLEIGH" ] } }`,
+	"17TH Even": `{ "properties": { "STREET": [ "17TH" ], "ODD_EVEN": [ "E"] } }`,
+	"Geometry":  `{ "geometry": { "coordinates": [ 37.807807921694092 ] } }`,
+	"0011008":   `{ "properties": { "MAPBLKLOT": ["0011008"], "BLKLOT": ["0011008"]},  "geometry": { "coordinates": [ 37.807807921694092 ] } }`,
+}
+
+func matcherOf(tb testing.TB, rules map[string]string) *Matcher {
+	m := NewMatcher()
+	for id, r := range rules {
+		if err := m.Add(id, []byte(r)); err != nil {
+			tb.Fatalf("%s: %v", id, err)
+		}
+	}
+	return m
+}
+
+var benchStreets = []string{"CRANLEIGH", "17TH", "BEACH", "GREENWICH", "MARKET", "MISSION", "VALENCIA", "FOLSOM",
+	"HOWARD", "BRYANT", "GEARY", "POST", "SUTTER", "BUSH", "PINE", "CLAY"}
+
+// cityRulesN makes n rules of mixed kinds over the city-lots fields; rule 0
+// is CRANLEIGH.
+func cityRulesN(n int) map[string]string {
+	r := rand.New(rand.NewSource(int64(n)))
+	rules := map[string]string{"r0": cityRules4["CRANLEIGH"]}
+	for i := 1; i < n; i++ {
+		var p string
+		switch i % 6 {
+		case 0:
+			p = fmt.Sprintf(`{"properties":{"MAPBLKLOT":["%04d%03d"]}}`, r.Intn(8000), r.Intn(400))
+		case 1:
+			p = fmt.Sprintf(`{"properties":{"STREET":["%s"],"ODD_EVEN":["%s"]}}`, benchStreets[r.Intn(len(benchStreets))], []string{"E", "O"}[r.Intn(2)])
+		case 2:
+			p = fmt.Sprintf(`{"properties":{"BLKLOT":[{"prefix":"%04d"}]}}`, r.Intn(8000))
+		case 3:
+			lo := 37.70 + r.Float64()*0.11
+			p = fmt.Sprintf(`{"geometry":{"coordinates":[{"numeric":[">",%.6f,"<",%.6f]}]}}`, lo, lo+0.00001)
+		case 4:
+			p = fmt.Sprintf(`{"properties":{"LOT_NUM":[{"equals-ignore-case":"%03d"}],"BLOCK_NUM":["%04d"]}}`, r.Intn(400), r.Intn(8000))
+		case 5:
+			p = fmt.Sprintf(`{"properties":{"STREET":[{"anything-but":["%s","%s"]}],"TO_ST":["%d"]}}`, benchStreets[r.Intn(len(benchStreets))], benchStreets[r.Intn(len(benchStreets))], r.Intn(3000))
+		}
+		rules[fmt.Sprint("r", i)] = p
+	}
+	return rules
+}
+
+// TestCitylotsCounts checks the documented match counts on the corpus.
+func TestCitylotsCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	if os.Getenv("FOGBANK_CITYLOTS") == "" {
+		if _, err := os.Stat(filepath.Join(os.TempDir(), "fogbank-citylots.jlines.gz")); err != nil {
+			t.Skip("city-lots corpus not generated yet (run the benchmarks once, or set FOGBANK_CITYLOTS)")
+		}
+	}
+	lines := citylots(t)
+	m := matcherOf(t, cityRules4)
+	counts := map[string]int{}
+	var dst []string
+	for _, l := range lines {
+		var err error
+		dst, err = m.MatchInto(dst[:0], l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range dst {
+			counts[id]++
+		}
+	}
+	if counts["CRANLEIGH"] != 3847 || counts["17TH Even"] != 1845 {
+		t.Errorf("counts = %v, want CRANLEIGH=3847 17TH Even=1845", counts)
+	}
+}
+
+func benchMatch(b *testing.B, m *Matcher, events [][]byte) {
+	dst := make([]string, 0, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var err error
+		dst, err = m.MatchInto(dst[:0], events[i%len(events)])
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func benchDecode(b *testing.B, events [][]byte) {
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var v map[string]any
+		if err := json.Unmarshal(events[i%len(events)], &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func BenchmarkCitylots(b *testing.B) {
+	lines := citylots(b)
+	b.Run("decode-map", func(b *testing.B) { benchDecode(b, lines) })
+	b.Run("rules-4", func(b *testing.B) { benchMatch(b, matcherOf(b, cityRules4), lines) })
+	b.Run("rules-2-string", func(b *testing.B) {
+		benchMatch(b, matcherOf(b, map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}), lines)
+	})
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("rules-%d", n), func(b *testing.B) { benchMatch(b, matcherOf(b, cityRulesN(n)), lines) })
+	}
+}
+
+// cloudTrailEvents makes EventBridge envelopes of CloudTrail API calls.
+func cloudTrailEvents(n int) [][]byte {
+	r := rand.New(rand.NewSource(7))
+	services := []string{"ec2", "s3", "iam", "lambda", "sqs", "sns", "dynamodb", "kms", "sts", "events"}
+	verbs := []string{"Create", "Delete", "Describe", "Get", "List", "Put", "Update", "Start", "Stop"}
+	nouns := []string{"Bucket", "Instance", "Role", "Function", "Queue", "Topic", "Table", "Key", "Rule", "Policy"}
+	types := []string{"IAMUser", "AssumedRole", "AWSService", "Root"}
+	out := make([][]byte, n)
+	for i := range out {
+		svc := services[r.Intn(len(services))]
+		name := verbs[r.Intn(len(verbs))] + nouns[r.Intn(len(nouns))]
+		ev := map[string]any{
+			"version": "0", "id": fmt.Sprintf("%08x-0000-4000-8000-%012x", r.Uint32(), r.Int63()&0xffffffffffff),
+			"detail-type": "AWS API Call via CloudTrail", "source": "aws." + svc,
+			"account": fmt.Sprintf("%012d", r.Int63n(1e12)), "time": "2024-06-01T12:00:00Z", "region": "us-east-1",
+			"resources": []any{},
+			"detail": map[string]any{
+				"eventVersion": "1.08",
+				"userIdentity": map[string]any{
+					"type": types[r.Intn(len(types))], "principalId": fmt.Sprintf("AIDA%012d", r.Int63n(1e12)),
+					"arn":       fmt.Sprintf("arn:aws:iam::%012d:user/u%d", r.Int63n(1e12), r.Intn(500)),
+					"accountId": fmt.Sprintf("%012d", r.Int63n(1e12)),
+					"sessionContext": map[string]any{"attributes": map[string]any{
+						"creationDate": "2024-06-01T11:00:00Z", "mfaAuthenticated": r.Intn(2) == 0}},
+				},
+				"eventTime": "2024-06-01T12:00:00Z", "eventSource": svc + ".amazonaws.com", "eventName": name,
+				"awsRegion":       "us-east-1",
+				"sourceIPAddress": fmt.Sprintf("%d.%d.%d.%d", 10+r.Intn(200), r.Intn(256), r.Intn(256), r.Intn(256)),
+				"userAgent":       "aws-cli/2.15.0 Python/3.11.6 Linux/6.5 exe/x86_64",
+				"requestParameters": map[string]any{
+					"name": fmt.Sprintf("res-%d", r.Intn(10000)), "tags": []any{map[string]any{"key": "env", "value": "prod"}},
+					"maxResults": r.Intn(1000),
+				},
+				"responseElements": nil, "requestID": fmt.Sprintf("%016x", r.Int63()), "eventID": fmt.Sprintf("%016x", r.Int63()),
+				"readOnly": strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Describe"),
+				"eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "123456789012",
+			},
+		}
+		out[i], _ = json.Marshal(ev)
+	}
+	return out
+}
+
+func cloudTrailRules(n int) map[string]string {
+	r := rand.New(rand.NewSource(int64(n) + 1))
+	services := []string{"ec2", "s3", "iam", "lambda", "sqs", "sns", "dynamodb", "kms", "sts", "events"}
+	verbs := []string{"Create", "Delete", "Describe", "Get", "List", "Put", "Update", "Start", "Stop"}
+	nouns := []string{"Bucket", "Instance", "Role", "Function", "Queue", "Topic", "Table", "Key", "Rule", "Policy"}
+	rules := map[string]string{}
+	for i := 0; i < n; i++ {
+		svc := services[r.Intn(len(services))]
+		var p string
+		switch i % 5 {
+		case 0:
+			p = fmt.Sprintf(`{"source":["aws.%s"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventName":["%s%s"]}}`,
+				svc, verbs[r.Intn(len(verbs))], nouns[r.Intn(len(nouns))])
+		case 1:
+			p = fmt.Sprintf(`{"detail":{"eventSource":[{"prefix":"%s."}],"eventName":[{"prefix":"%s"}],"readOnly":[false]}}`, svc, verbs[r.Intn(len(verbs))])
+		case 2:
+			p = fmt.Sprintf(`{"detail":{"sourceIPAddress":[{"cidr":"%d.%d.0.0/16"}],"userIdentity":{"type":[{"anything-but":"AWSService"}]}}}`, 10+r.Intn(200), r.Intn(256))
+		case 3:
+			p = fmt.Sprintf(`{"account":["%012d"],"detail":{"requestParameters":{"maxResults":[{"numeric":[">=",%d,"<",%d]}]}}}`, r.Int63n(1e12), r.Intn(900), 900+r.Intn(100))
+		case 4:
+			p = fmt.Sprintf(`{"detail":{"requestParameters":{"name":["res-%d"]},"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":[true]}}}}}`, r.Intn(10000))
+		}
+		rules[fmt.Sprint("c", i)] = p
+	}
+	return rules
+}
+
+func BenchmarkCloudTrail(b *testing.B) {
+	events := cloudTrailEvents(20000)
+	b.Run("decode-map", func(b *testing.B) { benchDecode(b, events) })
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("rules-%d", n), func(b *testing.B) { benchMatch(b, matcherOf(b, cloudTrailRules(n)), events) })
+	}
+}
+
+// TestBenchReport prints the benchmark table for docs/benchmarks.md, all
+// figures measured in one run. Enable with FOGBANK_BENCH_REPORT=1.
+func TestBenchReport(t *testing.T) {
+	if os.Getenv("FOGBANK_BENCH_REPORT") == "" {
+		t.Skip("set FOGBANK_BENCH_REPORT=1 to measure")
+	}
+	rate := func(r testing.BenchmarkResult) float64 { return float64(r.N) / r.T.Seconds() }
+	report := func(corpus string, events [][]byte, sets []struct {
+		name  string
+		rules map[string]string
+	}) {
+		dec := testing.Benchmark(func(b *testing.B) { benchDecode(b, events) })
+		base := rate(dec)
+		t.Logf("%s: json.Unmarshal into map[string]any: %.0f events/s, %d allocs/op", corpus, base, dec.AllocsPerOp())
+		one := 0.0
+		for _, s := range sets {
+			m := matcherOf(t, s.rules)
+			res := testing.Benchmark(func(b *testing.B) { benchMatch(b, m, events) })
+			r := rate(res)
+			if s.name == "1 rule" {
+				one = r
+			}
+			extra := ""
+			if one > 0 && s.name != "1 rule" {
+				extra = fmt.Sprintf(", cost vs 1 rule %.2fx", one/r)
+			}
+			t.Logf("%s | %s | %.0f events/s | ratio to decode %.2f | %d allocs/op%s", corpus, s.name, r, r/base, res.AllocsPerOp(), extra)
+		}
+	}
+	lines := citylots(t)
+	type set = struct {
+		name  string
+		rules map[string]string
+	}
+	report("citylots", lines, []set{
+		{"1 rule", cityRulesN(1)},
+		{"2 string rules", map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}},
+		{"4 rules", cityRules4},
+		{"100 rules", cityRulesN(100)},
+		{"10000 rules", cityRulesN(10000)},
+	})
+	ct := cloudTrailEvents(20000)
+	report("cloudtrail", ct, []set{
+		{"1 rule", cloudTrailRules(1)},
+		{"100 rules", cloudTrailRules(100)},
+		{"10000 rules", cloudTrailRules(10000)},
+	})
+}
