@@ -12,13 +12,11 @@ import (
 
 // Meta namespaces.
 const (
-	nsBuses       = "events.buses"
-	nsRules       = "events.rules"
-	nsArchives    = "events.archives"
-	nsReplays     = "events.replays"
-	nsConnections = "events.connections"
-	nsAPIDests    = "events.apidestinations"
-	nsSchedules   = "events.schedules"
+	nsBuses     = "events.buses"
+	nsRules     = "events.rules"
+	nsArchives  = "events.archives"
+	nsReplays   = "events.replays"
+	nsSchedules = "events.schedules"
 )
 
 const defaultBus = "default"

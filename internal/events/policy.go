@@ -70,9 +70,6 @@ func (s *Service) putPermission(ctx context.Context, call *service.Call, body []
 		if err := v.err(); err != nil {
 			return nil, err
 		}
-		if in.Principal == "*" && in.Condition == nil {
-			// AWS accepts "*" without a condition for PutEvents.
-		}
 		doc := policyDoc{Version: "2012-10-17"}
 		if b.Policy != "" {
 			if err := json.Unmarshal([]byte(b.Policy), &doc); err != nil {

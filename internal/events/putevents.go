@@ -29,9 +29,9 @@ type envelope struct {
 	Account    string          `json:"account"`
 	Time       string          `json:"time"`
 	Region     string          `json:"region"`
+	ReplayName string          `json:"replay-name,omitempty"`
 	Resources  []string        `json:"resources"`
 	Detail     json.RawMessage `json:"detail"`
-	ReplayName string          `json:"replay-name,omitempty"`
 }
 
 // eventTime formats an event time as AWS does (UTC, seconds).

@@ -69,12 +69,11 @@ type Deps struct {
 	SQS SQSSender
 	// Lambda invokes function targets; nil: no function exists.
 	Lambda LambdaInvoker
-	// HTTPClient calls API destinations; nil: a client with AWS's 5 s
-	// invocation timeout.
+	// HTTPClient will call API destinations (not implemented yet); nil: a
+	// client with AWS's 5 s invocation timeout.
 	HTTPClient *http.Client
-	// DataDir holds the connection-secret key file (events-secrets.key)
-	// unless FOGBANK_EVENTS_SECRET_KEY is set; empty: the key is kept in
-	// memory only (secrets do not survive a restart).
+	// DataDir is the server's data directory; it will hold the key that
+	// encrypts connection secrets (connections are not implemented yet).
 	DataDir string
 	// Shards is the number of delivery shards (queues "events/shard/NN");
 	// zero means 16. Each account is assigned two of them and each batch of
@@ -98,13 +97,14 @@ type Service struct {
 	buses map[string]*busCache // key: busKey
 
 	shards    []*shard
-	trailCh   chan trail.Record
+	trailCh   chan trailItem
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	startOnce sync.Once
 
 	httpc *http.Client
+	sched *scheduler
 }
 
 // op is one API operation.
@@ -135,8 +135,10 @@ func New(deps Deps) *Service {
 	if s.httpc == nil {
 		s.httpc = &http.Client{Timeout: 5 * time.Second}
 	}
+	s.trailCh = make(chan trailItem, 8192)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.ops = s.operations()
+	s.sched = newScheduler(s)
 	for i := 0; i < deps.Shards; i++ {
 		s.shards = append(s.shards, newShard(s, i))
 	}
@@ -165,11 +167,14 @@ func (s *Service) Start(ctx context.Context) error {
 			go sh.run(s.ctx)
 		}
 		if s.deps.Trail != nil {
-			s.trailCh = make(chan trail.Record, 8192)
 			s.deps.Trail.Subscribe(s.onTrailRecord)
-			s.wg.Add(1)
-			go s.trailLoop(s.ctx)
 		}
+		s.wg.Add(1)
+		go s.trailLoop(s.ctx)
+		s.wg.Add(1)
+		go s.sched.run(s.ctx)
+		s.wg.Add(1)
+		go s.resumeReplays(s.ctx)
 	})
 	return nil
 }
@@ -241,6 +246,15 @@ func (s *Service) operations() map[string]op {
 		"TagResource":           rw(s.tagResource),
 		"UntagResource":         rw(s.untagResource),
 		"ListTagsForResource":   ro(s.listTagsForResource),
+		"CreateArchive":         rw(s.createArchive),
+		"DescribeArchive":       ro(s.describeArchive),
+		"ListArchives":          ro(s.listArchives),
+		"UpdateArchive":         rw(s.updateArchive),
+		"DeleteArchive":         rw(s.deleteArchive),
+		"StartReplay":           rw(s.startReplay),
+		"DescribeReplay":        ro(s.describeReplay),
+		"ListReplays":           ro(s.listReplays),
+		"CancelReplay":          rw(s.cancelReplay),
 	}
 }
 

@@ -148,7 +148,8 @@ type LogEvent struct {
 type Request struct {
 	// RequestID is the invocation id. If empty, a random UUID is used.
 	RequestID string
-	// Payload is the event (JSON bytes). At most MaxPayloadSize bytes.
+	// Payload is the event (JSON bytes). At most MaxPayloadSize bytes; if
+	// empty, "{}" is delivered, as Lambda does.
 	Payload []byte
 	// InvokedFunctionARN is the ARN the caller used (qualified or not). If
 	// empty, Config.FunctionARN.

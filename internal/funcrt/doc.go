@@ -65,4 +65,14 @@
 //   - An init that fails or exceeds the init timeout fails the invocation
 //     that caused it; Lambda would retry the init once inside the invoke
 //     ("suppressed init").
+//   - Billed Duration includes Init Duration on a cold start (Lambda's rule
+//     for OS-only runtimes, and for all runtimes since August 2025).
+//   - The INIT_START line's runtime version and ARN are synthetic.
+//   - X-Amz-Function-Error is always "Unhandled", which is what Lambda
+//     reports today; "Handled" is legacy.
+//   - An environment found dead when an invocation is about to be handed to
+//     it is replaced and the invocation runs elsewhere; one dying at that
+//     very moment is reported as Runtime.ExitError, as a crash would be.
+//   - Cancelling Invoke's context discards the environment running the
+//     invocation (Lambda would let the function finish).
 package funcrt

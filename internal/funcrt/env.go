@@ -18,10 +18,11 @@ import (
 // API endpoint, its log stream and its private temp dir. It serves one
 // invocation at a time; the Manager guarantees that.
 type environment struct {
-	m           *Manager
-	stream      string
-	provisioned bool // guarded by m.mu
-	idleSince   time.Time
+	m                  *Manager
+	stream             string
+	provisioned        bool      // guarded by m.mu; Prewarm may demote it
+	idleSince          time.Time // guarded by m.mu
+	startedProvisioned bool      // started as provisioned (AWS_LAMBDA_INITIALIZATION_TYPE); immutable
 
 	api    *runtimeAPI
 	logs   *logCapture
@@ -34,8 +35,8 @@ type environment struct {
 	exited    chan struct{} // closed when the root process has been waited for
 	exitState *os.ProcessState
 
-	peakKB      int64 // touched only by the goroutine holding the environment
-	invocations int
+	mem    *memSampler
+	peakKB int64 // touched only by the goroutine holding the environment
 
 	mu          sync.Mutex // guards dead against a concurrent start
 	dead        bool
@@ -53,7 +54,7 @@ type initFailure struct {
 
 // newEnvironment prepares (but does not start) an environment.
 func (m *Manager) newEnvironment(provisioned bool) (*environment, error) {
-	e := &environment{m: m, provisioned: provisioned, exited: make(chan struct{}),
+	e := &environment{m: m, provisioned: provisioned, startedProvisioned: provisioned, exited: make(chan struct{}),
 		stream: logStreamName(m.clk.Now(), m.cfg.Version)}
 	var err error
 	if e.tmpDir, err = os.MkdirTemp(m.baseDir, "env-"); err != nil {
@@ -121,7 +122,7 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 		Path: argv[0],
 		Args: argv,
 		Env: buildEnv(&m.cfg, envInputs{runtimeAPI: e.api.addr(), logStream: e.stream, optDir: m.optDir,
-			tmpDir: e.tmpDir, provisioned: e.provisioned}),
+			tmpDir: e.tmpDir, provisioned: e.startedProvisioned}),
 		Dir:         m.cfg.CodeDir,
 		Stdout:      e.logW,
 		Stderr:      e.logW,
@@ -134,6 +135,16 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 		return 0, nil, ErrClosed
 	}
 	err := e.cmd.Start()
+	if err != nil && e.cg != nil {
+		// CLONE_INTO_CGROUP can fail (old kernel, controller trouble): run
+		// without the cgroup rather than fail the function.
+		m.log.Warn("starting inside the cgroup failed; memory limit is best effort", "err", err)
+		e.cg.remove()
+		e.cg = nil
+		e.cmd = &exec.Cmd{Path: e.cmd.Path, Args: e.cmd.Args, Env: e.cmd.Env, Dir: e.cmd.Dir,
+			Stdout: e.logW, Stderr: e.logW, SysProcAttr: sysProcAttr(-1)}
+		err = e.cmd.Start()
+	}
 	_ = e.logW.Close()
 	if err != nil {
 		e.cmd = nil
@@ -141,6 +152,7 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 		return 0, &initFailure{errType: errTypeInvalidEntry, status: StatusError, message: e.startErrorMessage(err)}, nil
 	}
 	e.pid = e.cmd.Process.Pid
+	e.mem = newMemSampler(e.pid)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -215,6 +227,13 @@ func (e *environment) failedInit(req *Request, f *initFailure) Result {
 		payload = errorDoc("RequestId: "+req.RequestID+" Error: "+f.message, f.errType)
 		e.logs.platform("RequestId: " + req.RequestID + " Error: " + f.message + "\n" + f.errType + "\n")
 	}
+	if e.pid > 0 {
+		killGroup(e.pid) // a failed init never runs again
+		select {
+		case <-e.exited:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	e.samplePeak()
 	rep := Report{RequestID: req.RequestID, Duration: f.dur, BilledDurationMs: billedMs(f.dur),
 		MemorySizeMB: m.cfg.MemoryMB, MaxMemoryUsedMB: kbToMB(e.peakKB), Status: StatusError, ErrorType: f.errType}
@@ -234,6 +253,9 @@ var errRedispatch = errors.New("funcrt: environment lost before delivery")
 // reused.
 func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initDur time.Duration) (Result, bool, error) {
 	m := e.m
+	if e.isExited() || !processAlive(e.pid) {
+		return Result{}, false, errRedispatch // died while idle
+	}
 	now := time.Now()
 	inv := &invocation{
 		id:       req.RequestID,
@@ -260,7 +282,6 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 	e.logs.flush() // init output (or the previous invocation's stragglers) before START
 	e.logs.begin()
 	e.logs.platform(startLine(req.RequestID, m.cfg.Version))
-	e.invocations++
 
 	timer := time.NewTimer(m.cfg.Timeout)
 	defer timer.Stop()
@@ -373,11 +394,11 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 // samplePeak folds the environment's current peak memory into peakKB.
 func (e *environment) samplePeak() {
 	var kb int64
-	switch {
-	case e.cg != nil:
-		kb = e.cg.peakKB()
-	case e.pid > 0 && !e.isExited():
-		kb, _ = treeMemKB(e.pid)
+	if e.cg != nil {
+		kb = e.cg.peakKB() // 0 before kernel 5.19: fall back to /proc
+	}
+	if kb == 0 && e.pid > 0 && !e.isExited() {
+		kb, _ = e.mem.sample()
 	}
 	if e.isExited() {
 		kb = max(kb, maxRSSKB(e.exitState))
@@ -411,7 +432,7 @@ func (e *environment) watchMemory() (<-chan struct{}, func()) {
 			case <-stop:
 				return
 			case <-t.C:
-				if _, rss := treeMemKB(e.pid); rss > limitKB {
+				if _, rss := e.mem.sample(); rss > limitKB {
 					close(over)
 					return
 				}

@@ -13,40 +13,50 @@ import (
 	"time"
 )
 
-// handlerBin is the aws-lambda-go test handler (testdata/handler), built once.
-var handlerBin string
+// The aws-lambda-go test handler (testdata/handler) is built once, on
+// first use, so that fuzz workers and unit tests do not pay for it.
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "funcrt-test-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+// handlerBin returns the path of the built test handler.
+func handlerBin(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "funcrt-test-bin-"); buildErr != nil {
+			return
+		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go tool is not on PATH: %w", err)
+			return
+		}
+		out, err := exec.Command(goBin, "build", "-o", filepath.Join(binDir, "bootstrap"), "./testdata/handler").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("building the test handler: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	defer os.RemoveAll(dir)
-	handlerBin = filepath.Join(dir, "bootstrap")
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "funcrt tests need the go tool on PATH:", err)
-		return 1
-	}
-	cmd := exec.Command(goBin, "build", "-o", handlerBin, "./testdata/handler")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the test handler:", err)
-		return 1
-	}
-	return m.Run()
+	return filepath.Join(binDir, "bootstrap")
 }
 
 // codeDir returns a fresh code directory holding the test handler as bootstrap.
 func codeDir(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := os.ReadFile(handlerBin) // a copy: tests change its mode
+	b, err := os.ReadFile(handlerBin(t)) // a copy: tests change its mode
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,6 +107,9 @@ func (m *Manager) Invoke(ctx context.Context, req Request) (Result, error) {
 	if req.RequestID == "" {
 		req.RequestID = newUUID()
 	}
+	if len(req.Payload) == 0 {
+		req.Payload = []byte("{}") // what Lambda delivers when the caller sent no payload
+	}
 	// An environment that died before its runtime took the invocation is
 	// replaced; the invocation never ran, so running it elsewhere is safe.
 	for attempt := 0; ; attempt++ {

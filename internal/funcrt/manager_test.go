@@ -1,6 +1,7 @@
 package funcrt
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -530,6 +531,35 @@ func TestLayers(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(opt, name))
 		if err != nil || string(b) != want {
 			t.Errorf("/opt/%s = %q, %v; want %q", name, b, err, want)
+		}
+	}
+}
+
+func TestDeadIdleEnvironmentIsReplaced(t *testing.T) {
+	m := newManager(t, testConfig(t), Options{})
+	for i := 0; i < 5; i++ {
+		res := invoke(t, m, `{"action":"count"}`)
+		var p struct{ Pid int }
+		_ = json.Unmarshal(res.Payload, &p)
+		// The idle environment dies behind the manager's back; the next
+		// invocation must not be charged with that crash.
+		if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until it is dead (a zombie or reaped): a process dying at the
+		// very moment an invocation is handed to it is indistinguishable
+		// from a crash in the handler, here as in Lambda.
+		waitFor(t, "the killed process to die", func() bool {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
+			if err != nil {
+				return true
+			}
+			f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+			return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
+		})
+		next := invoke(t, m, `{"action":"echo"}`)
+		if next.FunctionError != "" || !next.ColdStart {
+			t.Fatalf("invoke after the idle environment died: FunctionError %q cold %v payload %s", next.FunctionError, next.ColdStart, next.Payload)
 		}
 	}
 }

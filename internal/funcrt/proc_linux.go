@@ -3,7 +3,6 @@
 package funcrt
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -11,8 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // sysProcAttr starts the bootstrap as the leader of its own process group,
@@ -34,27 +35,54 @@ func killGroup(pid int) {
 	}
 }
 
-// treeMemKB sums VmHWM (peak) and VmRSS (current) in KiB over pid and its
-// descendants, found through /proc/<pid>/task/<tid>/children.
-func treeMemKB(pid int) (hwm, rss int64) {
+// treeRescan is how often a memSampler rediscovers the process tree.
+const treeRescan = time.Second
+
+// memSampler sums VmHWM (peak) and VmRSS (current) in KiB over an
+// environment's process tree. The tree (found through
+// /proc/<pid>/task/<tid>/children) is rediscovered at most every
+// treeRescan, so a warm invocation usually costs one /proc read.
+type memSampler struct {
+	root    int
+	mu      sync.Mutex
+	pids    []int
+	scanned time.Time
+}
+
+func newMemSampler(pid int) *memSampler { return &memSampler{root: pid} }
+
+func (s *memSampler) sample() (hwm, rss int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pids == nil || time.Since(s.scanned) >= treeRescan {
+		s.pids = processTree(s.root)
+		s.scanned = time.Now()
+	}
+	for _, p := range s.pids {
+		if h, r, ok := procStatusMem(p); ok {
+			hwm += h
+			rss += r
+		}
+	}
+	return hwm, rss
+}
+
+// processTree lists pid and its descendants.
+func processTree(pid int) []int {
 	seen := map[int]bool{}
+	var out []int
 	stack := []int{pid}
-	for len(stack) > 0 && len(seen) < 4096 {
+	for len(stack) > 0 && len(out) < 4096 {
 		p := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if seen[p] {
 			continue
 		}
 		seen[p] = true
-		h, r, ok := procStatusMem(p)
-		if !ok {
-			continue
-		}
-		hwm += h
-		rss += r
+		out = append(out, p)
 		stack = append(stack, procChildren(p)...)
 	}
-	return hwm, rss
+	return out
 }
 
 func procStatusMem(pid int) (hwm, rss int64, ok bool) {
@@ -62,21 +90,20 @@ func procStatusMem(pid int) (hwm, rss int64, ok bool) {
 	if err != nil {
 		return 0, 0, false
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := sc.Bytes()
-		switch {
-		case bytes.HasPrefix(line, []byte("VmHWM:")):
-			hwm = parseKB(line[len("VmHWM:"):])
-		case bytes.HasPrefix(line, []byte("VmRSS:")):
-			rss = parseKB(line[len("VmRSS:"):])
-		}
-	}
-	return hwm, rss, true
+	return statusField(b, "\nVmHWM:"), statusField(b, "\nVmRSS:"), true
 }
 
-func parseKB(b []byte) int64 {
-	f := strings.Fields(string(b))
+// statusField parses the "<key> <n> kB" line of a /proc status file.
+func statusField(b []byte, key string) int64 {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0
+	}
+	rest := b[i+len(key):]
+	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	f := strings.Fields(string(rest))
 	if len(f) == 0 {
 		return 0
 	}
@@ -198,4 +225,44 @@ func (c *cgroupEnv) remove() {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// processAlive reports whether pid (our child) has not exited yet. It asks
+// waitid with WNOWAIT, so the process is not reaped (cmd.Wait still does
+// that); a process already reaped (ECHILD) is dead.
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	const (
+		pPID    = 1
+		wNOHANG = 0x1
+		wEXITED = 0x4
+		wNOWAIT = 0x1000000
+	)
+	var info [128]byte // siginfo_t
+	_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info[0])),
+		wEXITED|wNOHANG|wNOWAIT, 0, 0)
+	if errno == syscall.ECHILD {
+		return false
+	}
+	if errno != 0 {
+		return true
+	}
+	// si_pid follows si_signo, si_errno and si_code, aligned like a pointer;
+	// it is 0 when no child has changed state.
+	off := (3*4 + unsafe.Sizeof(uintptr(0)) - 1) &^ (unsafe.Sizeof(uintptr(0)) - 1)
+	if *(*int32)(unsafe.Pointer(&info[off])) != 0 {
+		return false
+	}
+	// A killed multi-threaded process shows its leader as a zombie while the
+	// other threads still exit; waitid reports it only after that.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z' && b[i+2] != 'X'
+	}
+	return true
 }

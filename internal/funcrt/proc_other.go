@@ -18,8 +18,11 @@ func killGroup(pid int) {
 	}
 }
 
-// treeMemKB is not measured outside Linux.
-func treeMemKB(int) (hwm, rss int64) { return 0, 0 }
+// memSampler does not measure outside Linux.
+type memSampler struct{}
+
+func newMemSampler(int) *memSampler            { return &memSampler{} }
+func (s *memSampler) sample() (hwm, rss int64) { return 0, 0 }
 
 func maxRSSKB(ps *os.ProcessState) int64 {
 	if ps == nil {
@@ -41,3 +44,7 @@ func newCgroup(string, string, int) (*cgroupEnv, error) {
 func (c *cgroupEnv) peakKB() int64   { return 0 }
 func (c *cgroupEnv) oomKills() int64 { return 0 }
 func (c *cgroupEnv) remove()         {}
+
+// processAlive cannot be asked without reaping outside Linux; the exit is
+// noticed by cmd.Wait instead.
+func processAlive(pid int) bool { return pid > 0 }

@@ -243,7 +243,7 @@ func cloudTrailEvents(n int) [][]byte {
 					"maxResults": r.Intn(1000),
 				},
 				"responseElements": nil, "requestID": fmt.Sprintf("%016x", r.Int63()), "eventID": fmt.Sprintf("%016x", r.Int63()),
-				"readOnly": strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Describe"),
+				"readOnly":  strings.HasPrefix(name, "Get") || strings.HasPrefix(name, "List") || strings.HasPrefix(name, "Describe"),
 				"eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "123456789012",
 			},
 		}

@@ -16,10 +16,12 @@ import (
 
 	"github.com/fogbank/fogbank/internal/clock"
 	"github.com/fogbank/fogbank/internal/cloudtrail"
+	"github.com/fogbank/fogbank/internal/events"
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/ids"
 	"github.com/fogbank/fogbank/internal/service"
 	"github.com/fogbank/fogbank/internal/sigv4"
+	"github.com/fogbank/fogbank/internal/sqs"
 	"github.com/fogbank/fogbank/internal/storage"
 	"github.com/fogbank/fogbank/internal/sts"
 	"github.com/fogbank/fogbank/internal/trail"
@@ -54,7 +56,7 @@ type Server struct {
 
 // knownServices lists every service Fogbank serves, for --services
 // validation and the health report.
-var knownServices = []string{"sts", "cloudtrail"}
+var knownServices = []string{"sts", "cloudtrail", "events", "sqs"}
 
 // New opens storage and builds every service; nothing listens yet.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -113,6 +115,8 @@ func (s *Server) buildServices() []service.Service {
 	all := []service.Service{
 		sts.New(sts.Deps{Identity: s.identity, Logger: logger("sts")}),
 		cloudtrail.New(cloudtrail.Deps{Trail: s.trail, Clock: s.clock, Logger: logger("cloudtrail")}),
+		events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir}),
+		sqs.New(sqs.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Clock: s.clock, IDs: s.ids, Logger: logger("sqs"), Metrics: s.metrics.reg}),
 	}
 	if len(s.cfg.Services) == 0 {
 		return all

@@ -60,7 +60,7 @@ func TestVerifyErrors(t *testing.T) {
 		},
 		{
 			name: "space after Credential=", target: "/",
-			hdr: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential= " + goodCred + ", SignedHeaders=host, Signature=ab", "X-Amz-Date": goodDate},
+			hdr:      map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential= " + goodCred + ", SignedHeaders=host, Signature=ab", "X-Amz-Date": goodDate},
 			wantKind: KindIncomplete, wantCode: "IncompleteSignature", wantStatus: 400,
 			wantMsg: "'" + goodCred + "' not a valid key=value pair (missing equal-sign) in Authorization header: " +
 				"'AWS4-HMAC-SHA256 Credential= " + goodCred + ", SignedHeaders=host, Signature=ab'.",

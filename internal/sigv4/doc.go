@@ -10,6 +10,7 @@
 // derived signing keys, and the AWS error codes and messages for each way a
 // request can fail. It does not decide what a verified principal may do.
 //
-// aws-chunked bodies (STREAMING-* payloads) are accepted as the signed payload
-// value; ChunkedReader decodes and checks them for S3.
+// aws-chunked bodies (STREAMING-* payloads) are accepted by Verify as the
+// signed payload value; NewChunkedReader decodes them for S3, checking chunk
+// and trailer signatures and x-amz-checksum-* trailers.
 package sigv4

@@ -67,10 +67,10 @@ func fuzzSeedRequests(f *testing.F) [][]byte {
 		wire(signJSON(f, testKey, "sqs", []byte(`{"QueueUrl":"q"}`), signTime, false)),
 		wire(signJSON(f, testKey, "sqs", []byte(`{"QueueUrl":"q"}`), signTime, true)),
 		wire(signJSON(f, tempKey, "logs", []byte(`{}`), signTime, false)),
-		[]byte("GET /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request" +
+		[]byte("GET /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20240101%2Fus-east-1%2Fs3%2Faws4_request"+
 			"&X-Amz-Date=20240101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00 HTTP/1.1\r\nHost: b.s3\r\n\r\n"),
-		[]byte("PUT /bucket/a%2Fb/../c HTTP/1.1\r\nHost: h\r\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nX-Amz-Date: 20240101T000000Z\r\n" +
-			"Authorization: " + authz("AKIDEXAMPLE/20240101/us-east-1/s3/aws4_request", "host;x-amz-content-sha256;x-amz-date", zeroSig) +
+		[]byte("PUT /bucket/a%2Fb/../c HTTP/1.1\r\nHost: h\r\nX-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\nX-Amz-Date: 20240101T000000Z\r\n"+
+			"Authorization: "+authz("AKIDEXAMPLE/20240101/us-east-1/s3/aws4_request", "host;x-amz-content-sha256;x-amz-date", zeroSig)+
 			"\r\nContent-Length: 3\r\n\r\nabc"),
 	)
 	if dir := os.Getenv("FOGBANK_CONFORMANCE_DIR"); dir != "" {

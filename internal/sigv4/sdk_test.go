@@ -123,7 +123,7 @@ func TestSDKHeaderRoundTrip(t *testing.T) {
 	for _, withHeader := range []bool{false, true} {
 		t.Run("content-sha256="+strconv.FormatBool(withHeader), func(t *testing.T) {
 			r := overTheWire(t, signJSON(t, testKey, "sqs", body, signTime, withHeader))
-			res, err := newTestVerifier(signTime.Add(5*time.Minute)).Verify(r)
+			res, err := newTestVerifier(signTime.Add(5 * time.Minute)).Verify(r)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}

@@ -47,7 +47,9 @@ type PathError struct {
 }
 
 // Error implements error.
-func (e *PathError) Error() string { return fmt.Sprintf("transform: InputPathsMap %s: %v", e.Key, e.Err) }
+func (e *PathError) Error() string {
+	return fmt.Sprintf("transform: InputPathsMap %s: %v", e.Key, e.Err)
+}
 
 // Unwrap returns the path error.
 func (e *PathError) Unwrap() error { return e.Err }

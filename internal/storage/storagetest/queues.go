@@ -720,71 +720,62 @@ func testQueueConcurrentReceivers(t *testing.T, b storage.Backend) {
 		t.Fatalf("stats after concurrent receive = %+v", st)
 	}
 
-	// The same for FIFO receivers: a group is never held by two receivers.
-	// Message i belongs to group i%6, so its predecessor in the group is
-	// i-6. A receiver may get message i only once i-6 has been released
-	// (marked just before its Delete) or is earlier in the same batch.
-	const fifoTotal, groups = 60, 6
+	// The same for FIFO receivers, in rounds: all receivers call Receive at
+	// once, nothing is deleted until every receiver has returned, so a
+	// group may appear in at most one batch per round; each group's
+	// messages must come out exactly once and in order. Message i belongs
+	// to group i%groups.
+	const fifoTotal, groups = 150, 5
 	for i := range fifoTotal {
 		send(t, q, qB, t0, storage.SendRequest{Body: []byte(fmt.Sprint(i)), GroupID: fmt.Sprint("g", i%groups)})
 	}
-	var (
-		released = map[int]bool{}
-		got      = map[int]bool{}
-		errs     = make(chan error, workers)
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			empty := 0
-			for empty < 20 {
-				msgs, err := q.Receive(ctx, qB, t0, storage.ReceiveOptions{Max: 2, Visibility: time.Hour, FIFO: true})
-				if err != nil {
-					errs <- err
-					return
+	got := map[int]bool{}
+	next := map[int]int{} // group -> next message number expected
+	for g := range groups {
+		next[g] = g
+	}
+	for round := 0; len(got) < fifoTotal; round++ {
+		if round > fifoTotal {
+			t.Fatalf("FIFO receivers stalled after %d of %d messages", len(got), fifoTotal)
+		}
+		batches := make([][]storage.Message, workers)
+		errs := make([]error, workers)
+		start := make(chan struct{})
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				batches[w], errs[w] = q.Receive(ctx, qB, t0, storage.ReceiveOptions{Max: 3, Visibility: time.Hour, FIFO: true})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		holder := map[int]int{} // group -> receiver holding it this round
+		for w, batch := range batches {
+			noErr(t, errs[w])
+			for _, m := range batch {
+				var i int
+				fmt.Sscan(string(m.Body), &i)
+				g := i % groups
+				if h, ok := holder[g]; ok && h != w {
+					t.Fatalf("round %d: group %d handed to receivers %d and %d at once", round, g, h, w)
 				}
-				if len(msgs) == 0 {
-					empty++
-					continue
+				holder[g] = w
+				if got[i] {
+					t.Fatalf("FIFO message %d handed out twice", i)
 				}
-				mu.Lock()
-				inBatch := map[int]bool{}
-				for _, m := range msgs {
-					var i int
-					fmt.Sscan(string(m.Body), &i)
-					if got[i] {
-						mu.Unlock()
-						errs <- fmt.Errorf("FIFO message %d handed out twice", i)
-						return
-					}
-					got[i] = true
-					if i >= groups && !released[i-groups] && !inBatch[i-groups] {
-						mu.Unlock()
-						errs <- fmt.Errorf("FIFO message %d handed out while its predecessor %d was in flight", i, i-groups)
-						return
-					}
-					inBatch[i] = true
+				got[i] = true
+				if i != next[g] {
+					t.Fatalf("FIFO group %d delivered message %d, want %d next", g, i, next[g])
 				}
-				for i := range inBatch {
-					released[i] = true
-				}
-				mu.Unlock()
-				for _, m := range msgs {
-					if err := q.Delete(ctx, qB, m.Receipt); err != nil {
-						errs <- err
-						return
-					}
-				}
+				next[g] += groups
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatalf("concurrent FIFO receive: %v", err)
-	}
-	if len(got) != fifoTotal {
-		t.Fatalf("FIFO receivers got %d messages, want %d", len(got), fifoTotal)
+		}
+		for _, batch := range batches {
+			for _, m := range batch {
+				noErr(t, q.Delete(ctx, qB, m.Receipt))
+			}
+		}
 	}
 }

@@ -1,0 +1,69 @@
+package sqs
+
+import (
+	"context"
+	"time"
+)
+
+// Retention: messages older than a queue's MessageRetentionPeriod are
+// removed by a sweep over all queues every sweepInterval of clock time,
+// and (at most once per expireEvery per queue) just before a receive or a
+// count, so that expired messages are never delivered.
+const (
+	sweepInterval = time.Minute
+	expireEvery   = time.Second
+)
+
+// maybeExpire removes q's expired messages unless that was done less than
+// expireEvery ago (force: always).
+func (s *Service) maybeExpire(ctx context.Context, q *queueRecord, now time.Time, force bool) {
+	name := q.storageName()
+	s.expireMu.Lock()
+	last, ok := s.lastExpire[name]
+	due := force || !ok || now.Sub(last) >= expireEvery || now.Before(last)
+	if due {
+		s.lastExpire[name] = now
+	}
+	s.expireMu.Unlock()
+	if !due {
+		return
+	}
+	retention := q.seconds(attrRetention)
+	if retention <= 0 {
+		return
+	}
+	if _, err := s.deps.Queues.Expire(ctx, name, now.Add(-retention)); err != nil {
+		s.log.Warn("sqs: retention sweep", "queue", q.arn(), "err", err)
+	}
+}
+
+// background runs the retention sweeps and the move-task supervisor until
+// ctx ends.
+func (s *Service) background(ctx context.Context) {
+	for {
+		s.sweep(ctx)
+		s.resumeMoveTasks(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.deps.Clock.After(ctx, sweepInterval):
+		}
+	}
+}
+
+func (s *Service) sweep(ctx context.Context) {
+	qs, err := s.allQueues(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("sqs: retention sweep", "err", err)
+		}
+		return
+	}
+	now := s.now()
+	for _, q := range qs {
+		if ctx.Err() != nil {
+			return
+		}
+		s.maybeExpire(ctx, q, now, true)
+	}
+}
