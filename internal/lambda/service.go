@@ -123,6 +123,9 @@ func New(deps Deps) *Service {
 	if deps.WorkDir == "" {
 		deps.WorkDir = filepath.Join(os.TempDir(), "fogbank-lambda")
 	}
+	if abs, err := filepath.Abs(deps.WorkDir); err == nil {
+		deps.WorkDir = abs
+	}
 	s := &Service{deps: deps, cfg: deps.Config.withDefaults(), log: deps.Logger}
 	s.codec = protocol.Codec{Kind: protocol.RESTJSON, Logger: deps.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 	"github.com/fogbank/fogbank/internal/events"
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/ids"
+	"github.com/fogbank/fogbank/internal/lambda"
+	"github.com/fogbank/fogbank/internal/lambda/sqsbridge"
+	"github.com/fogbank/fogbank/internal/logs"
 	"github.com/fogbank/fogbank/internal/service"
 	"github.com/fogbank/fogbank/internal/sigv4"
 	"github.com/fogbank/fogbank/internal/sqs"
@@ -56,7 +60,7 @@ type Server struct {
 
 // knownServices lists every service Fogbank serves, for --services
 // validation and the health report.
-var knownServices = []string{"sts", "cloudtrail", "events", "sqs"}
+var knownServices = []string{"sts", "cloudtrail", "events", "sqs", "lambda", "logs"}
 
 // New opens storage and builds every service; nothing listens yet.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -112,11 +116,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // Config.Services. Services get their dependencies explicitly.
 func (s *Server) buildServices() []service.Service {
 	logger := func(name string) *slog.Logger { return s.log.With("service", name) }
+	// Services other services call are built first.
+	sqsSvc := sqs.New(sqs.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Clock: s.clock, IDs: s.ids, Logger: logger("sqs"), Metrics: s.metrics.reg})
+	logsSvc := logs.New(logs.Deps{Meta: s.backend.Meta(), Logs: s.backend.Logs(), Clock: s.clock, Logger: logger("logs")})
+	lambdaSvc := lambda.New(lambda.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Blobs: s.backend.Blobs(), Clock: s.clock, IDs: s.ids,
+		Identity: s.identity, Logs: logsSvc, SQS: sqsbridge.New(sqsSvc), Endpoint: s.URL, WorkDir: filepath.Join(s.cfg.DataDir, "lambda"),
+		Logger: logger("lambda"), Registerer: s.metrics.reg})
 	all := []service.Service{
 		sts.New(sts.Deps{Identity: s.identity, Logger: logger("sts")}),
 		cloudtrail.New(cloudtrail.Deps{Trail: s.trail, Clock: s.clock, Logger: logger("cloudtrail")}),
-		events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir}),
-		sqs.New(sqs.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Clock: s.clock, IDs: s.ids, Logger: logger("sqs"), Metrics: s.metrics.reg}),
+		events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir, SQS: eventsSQS{sqsSvc}, Lambda: lambdaSvc}),
+		sqsSvc,
+		lambdaSvc,
+		logsSvc,
 	}
 	if len(s.cfg.Services) == 0 {
 		return all

@@ -20,21 +20,27 @@ func (s *Service) maybeExpire(ctx context.Context, q *queueRecord, now time.Time
 	name := q.storageName()
 	s.expireMu.Lock()
 	last, ok := s.lastExpire[name]
-	due := force || !ok || now.Sub(last) >= expireEvery || now.Before(last)
-	if due {
-		s.lastExpire[name] = now
-	}
 	s.expireMu.Unlock()
-	if !due {
+	if !force && ok && now.Sub(last) < expireEvery && !now.Before(last) {
 		return
 	}
 	retention := q.seconds(attrRetention)
 	if retention <= 0 {
 		return
 	}
+	// Recorded only once done, so that a concurrent receive never skips an
+	// expiry still in progress.
 	if _, err := s.deps.Queues.Expire(ctx, name, now.Add(-retention)); err != nil {
-		s.log.Warn("sqs: retention sweep", "queue", q.arn(), "err", err)
+		if ctx.Err() == nil {
+			s.log.Warn("sqs: retention sweep", "queue", q.arn(), "err", err)
+		}
+		return
 	}
+	s.expireMu.Lock()
+	if now.After(s.lastExpire[name]) {
+		s.lastExpire[name] = now
+	}
+	s.expireMu.Unlock()
 }
 
 // background runs the retention sweeps and the move-task supervisor until

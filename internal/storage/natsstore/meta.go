@@ -148,19 +148,14 @@ func (m metaStore) Delete(ctx context.Context, ns, key string, expect int64) err
 		if expect != storage.AnyVersion && versionOf(cur.Header) != expect {
 			return storage.ErrConflict
 		}
-		err = m.s.metaStream.DeleteMsg(ctx, cur.Sequence)
-		if err == nil {
-			return nil
-		}
-		// The message may have been replaced or deleted concurrently:
-		// look again; anything else is a real error.
-		again, gerr := lastMsg(ctx, m.s.metaStream, subj)
-		if gerr != nil {
-			return fmt.Errorf("natsstore: meta delete: %w", gerr)
-		}
-		if again != nil && again.Sequence == cur.Sequence {
+		ok, err := m.s.purgeVersion(ctx, m.s.metaStream, subj, cur.Sequence)
+		if err != nil {
 			return fmt.Errorf("natsstore: meta delete: %w", err)
 		}
+		if ok {
+			return nil
+		}
+		// Replaced or deleted concurrently: look again.
 		if err := ctx.Err(); err != nil {
 			return err
 		}

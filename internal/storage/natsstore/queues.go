@@ -94,20 +94,9 @@ func (s *Store) replace(ctx context.Context, raw *jetstream.RawStreamMsg, r qrec
 }
 
 // remove deletes exactly the version seq of subj. ok is false when that
-// version no longer exists (replaced or deleted concurrently).
+// version is no longer the newest (replaced or deleted concurrently).
 func (s *Store) remove(ctx context.Context, subj string, seq uint64) (ok bool, err error) {
-	err = s.queueStream.DeleteMsg(ctx, seq)
-	if err == nil {
-		return true, nil
-	}
-	again, gerr := lastMsg(ctx, s.queueStream, subj)
-	if gerr != nil {
-		return false, gerr
-	}
-	if again != nil && again.Sequence == seq {
-		return false, err
-	}
-	return false, nil
+	return s.purgeVersion(ctx, s.queueStream, subj, seq)
 }
 
 type dedupEntry struct {

@@ -10,14 +10,16 @@ import (
 
 // benchStores opens each available back end for a benchmark.
 func benchStores(b *testing.B, fn func(b *testing.B, s *Store)) {
-	b.Run("sqlite", func(b *testing.B) {
-		s, err := OpenSQLite(b.Context(), b.TempDir(), Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		fn(b, s)
-	})
+	for _, sync := range []string{"full", "normal"} {
+		b.Run("sqlite-"+sync, func(b *testing.B) {
+			s, err := OpenSQLite(b.Context(), b.TempDir(), Options{Sync: sync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			fn(b, s)
+		})
+	}
 	b.Run("postgres", func(b *testing.B) {
 		fn(b, openPostgres(b, postgresURL(b)))
 	})

@@ -270,8 +270,11 @@ func (q queueStore) candidates(ctx context.Context, tx *sql.Tx, queue string, no
 	var query string
 	args := []any{queue, nowN}
 	if fifo {
+		// "+m.visible_at" keeps SQLite from choosing the ready index: the
+		// scan must walk (queue, seq) in order so that LIMIT stops it early
+		// instead of sorting every visible message.
 		query = `SELECT m.seq, m.receive_count, m.group_id FROM q_msg m
-			WHERE m.queue = ? AND m.visible_at <= ?
+			WHERE m.queue = ? AND +m.visible_at <= ?
 			AND NOT EXISTS (SELECT 1 FROM q_msg b WHERE b.queue = m.queue AND b.group_id = m.group_id
 				AND b.visible_at > ? AND (b.receive_count > 0 OR b.seq < m.seq))`
 		args = append(args, nowN)
@@ -530,6 +533,10 @@ func (q queueStore) Stats(ctx context.Context, queue string, now time.Time) (sto
 	return st, nil
 }
 
+// Move moves up to maxN visible messages (none when maxN <= 0), oldest
+// Seq first. Moved messages get a new Seq in the destination, are visible
+// at once and start again at ReceiveCount 0; ID, body, attributes, group
+// and SentAt are kept.
 func (q queueStore) Move(ctx context.Context, from, to string, now time.Time, maxN int) (int64, error) {
 	s := q.s
 	if maxN <= 0 {

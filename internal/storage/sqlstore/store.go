@@ -25,7 +25,9 @@ type Options struct {
 	//   - "normal": commits reach the operating system but the WAL is
 	//     fsynced only at checkpoints. Survives a process crash (SIGKILL);
 	//     an OS crash or power loss may lose the most recent commits, but
-	//     never corrupts the database. Blob files are still fsynced.
+	//     never corrupts the database. Blob files are still fsynced, but a
+	//     blob replaced or deleted just before a power loss may come back
+	//     as an index entry whose file is gone (Get then fails).
 	//   - "off": nothing is fsynced. Survives a process crash; an OS crash
 	//     or power loss may lose recent writes and can corrupt the
 	//     database. For tests and throwaway data only.
