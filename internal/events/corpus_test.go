@@ -262,4 +262,3 @@ func mapsEqual(a, b map[string]int) bool {
 	}
 	return true
 }
-

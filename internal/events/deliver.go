@@ -22,6 +22,9 @@ type deliveryError struct {
 	retryable bool
 	// retryAfter, when set, is the delay the target asked for.
 	retryAfter time.Duration
+	// throttled: the invocation was not made (rate limit); the task is
+	// put back after retryAfter without counting an attempt.
+	throttled bool
 }
 
 func fatal(code, format string, args ...any) *deliveryError {

@@ -270,6 +270,14 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 		sh.finish(ctx, m)
 		return
 	}
+	if derr.throttled {
+		if err := sh.send(ctx, []task{t}, derr.retryAfter); err != nil {
+			s.log.Error("events: requeue throttled delivery", "rule", t.RuleARN, "err", err)
+			return
+		}
+		sh.finish(ctx, m)
+		return
+	}
 	retries, maxAge := t.Target.RetryPolicy.limits()
 	exhausted := ""
 	if derr.retryable {

@@ -113,7 +113,9 @@ func entry(bus, source, detailType, detail string) types.PutEventsRequestEntry {
 	return e
 }
 
-func target(id, arn string) types.Target { return types.Target{Id: aws.String(id), Arn: aws.String(arn)} }
+func target(id, arn string) types.Target {
+	return types.Target{Id: aws.String(id), Arn: aws.String(arn)}
+}
 
 // eventOf decodes an EventBridge envelope from a message body.
 type eventOf struct {

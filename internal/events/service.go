@@ -69,12 +69,16 @@ type Deps struct {
 	SQS SQSSender
 	// Lambda invokes function targets; nil: no function exists.
 	Lambda LambdaInvoker
-	// HTTPClient will call API destinations (not implemented yet); nil: a
-	// client with AWS's 5 s invocation timeout.
+	// HTTPClient calls API destinations and OAuth authorization
+	// endpoints; nil: a client with AWS's 5 s invocation timeout.
 	HTTPClient *http.Client
-	// DataDir is the server's data directory; it will hold the key that
-	// encrypts connection secrets (connections are not implemented yet).
+	// DataDir is the server's data directory; it holds the key that
+	// encrypts connection secrets (events-connections.key) unless
+	// SecretKey or $FOGBANK_EVENTS_SECRET_KEY gives one.
 	DataDir string
+	// SecretKey is the 32-byte AES-256-GCM key for connection secrets;
+	// nil: from the environment or the data directory.
+	SecretKey []byte
 	// Shards is the number of delivery shards (queues "events/shard/NN");
 	// zero means 16. Each account is assigned two of them and each batch of
 	// work goes to the one with the shorter backlog.
@@ -105,6 +109,10 @@ type Service struct {
 
 	httpc *http.Client
 	sched *scheduler
+
+	secrets  secretBox
+	tokens   tokenCache
+	limiters limiterSet
 }
 
 // op is one API operation.
@@ -224,37 +232,48 @@ func (s *Service) operations() map[string]op {
 	rw := func(h func(context.Context, *service.Call, []byte) (any, error)) op { return op{h: h} }
 	ro := func(h func(context.Context, *service.Call, []byte) (any, error)) op { return op{h: h, readOnly: true} }
 	return map[string]op{
-		"CreateEventBus":        rw(s.createEventBus),
-		"DeleteEventBus":        rw(s.deleteEventBus),
-		"DescribeEventBus":      ro(s.describeEventBus),
-		"ListEventBuses":        ro(s.listEventBuses),
-		"UpdateEventBus":        rw(s.updateEventBus),
-		"PutPermission":         rw(s.putPermission),
-		"RemovePermission":      rw(s.removePermission),
-		"PutEvents":             rw(s.putEvents),
-		"TestEventPattern":      ro(s.testEventPattern),
-		"PutRule":               rw(s.putRule),
-		"DeleteRule":            rw(s.deleteRule),
-		"DescribeRule":          ro(s.describeRule),
-		"ListRules":             ro(s.listRules),
-		"EnableRule":            rw(s.enableRule),
-		"DisableRule":           rw(s.disableRule),
-		"ListRuleNamesByTarget": ro(s.listRuleNamesByTarget),
-		"PutTargets":            rw(s.putTargets),
-		"RemoveTargets":         rw(s.removeTargets),
-		"ListTargetsByRule":     ro(s.listTargetsByRule),
-		"TagResource":           rw(s.tagResource),
-		"UntagResource":         rw(s.untagResource),
-		"ListTagsForResource":   ro(s.listTagsForResource),
-		"CreateArchive":         rw(s.createArchive),
-		"DescribeArchive":       ro(s.describeArchive),
-		"ListArchives":          ro(s.listArchives),
-		"UpdateArchive":         rw(s.updateArchive),
-		"DeleteArchive":         rw(s.deleteArchive),
-		"StartReplay":           rw(s.startReplay),
-		"DescribeReplay":        ro(s.describeReplay),
-		"ListReplays":           ro(s.listReplays),
-		"CancelReplay":          rw(s.cancelReplay),
+		"CreateEventBus":         rw(s.createEventBus),
+		"DeleteEventBus":         rw(s.deleteEventBus),
+		"DescribeEventBus":       ro(s.describeEventBus),
+		"ListEventBuses":         ro(s.listEventBuses),
+		"UpdateEventBus":         rw(s.updateEventBus),
+		"PutPermission":          rw(s.putPermission),
+		"RemovePermission":       rw(s.removePermission),
+		"PutEvents":              rw(s.putEvents),
+		"TestEventPattern":       ro(s.testEventPattern),
+		"PutRule":                rw(s.putRule),
+		"DeleteRule":             rw(s.deleteRule),
+		"DescribeRule":           ro(s.describeRule),
+		"ListRules":              ro(s.listRules),
+		"EnableRule":             rw(s.enableRule),
+		"DisableRule":            rw(s.disableRule),
+		"ListRuleNamesByTarget":  ro(s.listRuleNamesByTarget),
+		"PutTargets":             rw(s.putTargets),
+		"RemoveTargets":          rw(s.removeTargets),
+		"ListTargetsByRule":      ro(s.listTargetsByRule),
+		"TagResource":            rw(s.tagResource),
+		"UntagResource":          rw(s.untagResource),
+		"ListTagsForResource":    ro(s.listTagsForResource),
+		"CreateArchive":          rw(s.createArchive),
+		"DescribeArchive":        ro(s.describeArchive),
+		"ListArchives":           ro(s.listArchives),
+		"UpdateArchive":          rw(s.updateArchive),
+		"DeleteArchive":          rw(s.deleteArchive),
+		"StartReplay":            rw(s.startReplay),
+		"DescribeReplay":         ro(s.describeReplay),
+		"ListReplays":            ro(s.listReplays),
+		"CancelReplay":           rw(s.cancelReplay),
+		"CreateConnection":       rw(s.createConnection),
+		"DescribeConnection":     ro(s.describeConnection),
+		"ListConnections":        ro(s.listConnections),
+		"UpdateConnection":       rw(s.updateConnection),
+		"DeleteConnection":       rw(s.deleteConnection),
+		"DeauthorizeConnection":  rw(s.deauthorizeConnection),
+		"CreateApiDestination":   rw(s.createAPIDestination),
+		"DescribeApiDestination": ro(s.describeAPIDestination),
+		"ListApiDestinations":    ro(s.listAPIDestinations),
+		"UpdateApiDestination":   rw(s.updateAPIDestination),
+		"DeleteApiDestination":   rw(s.deleteAPIDestination),
 	}
 }
 

@@ -342,3 +342,51 @@ func TestSQSEventSource(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkWarmInvoke measures a warm RequestResponse invoke of a real
+// aws-lambda-go bootstrap through the SDK and the whole front door.
+func BenchmarkWarmInvoke(b *testing.B) {
+	env := testenv.Start(b)
+	c := lambda.NewFromConfig(env.Config)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("bench"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Code: &types.FunctionCode{ZipFile: handlerZip}}); err != nil {
+		b.Fatal(err)
+	}
+	in := &lambda.InvokeInput{FunctionName: aws.String("bench"), Payload: []byte(`{"a":1}`)}
+	if _, err := c.Invoke(ctx, in); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := c.Invoke(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkColdInvoke measures invokes that each start a new environment
+// (every iteration changes the configuration first, outside the timer).
+func BenchmarkColdInvoke(b *testing.B) {
+	env := testenv.Start(b)
+	c := lambda.NewFromConfig(env.Config)
+	ctx := context.Background()
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("cold"), Role: aws.String(role),
+		Runtime: types.RuntimeProvidedal2023, Code: &types.FunctionCode{ZipFile: handlerZip}}); err != nil {
+		b.Fatal(err)
+	}
+	in := &lambda.InvokeInput{FunctionName: aws.String("cold"), Payload: []byte(`{"a":1}`)}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("cold"),
+			Description: aws.String(fmt.Sprint(i))}); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := c.Invoke(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

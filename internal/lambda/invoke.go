@@ -125,7 +125,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 	if typ == "Event" {
 		limit = maxAsyncPayload
 	}
-	payload, err := protocol.ReadBody(r, limit+1)
+	payload, err := protocol.ReadBody(r, 0)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (s *Service) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request, call
 	if err != nil {
 		return err
 	}
-	payload, err := protocol.ReadBody(r, maxAsyncPayload+1)
+	payload, err := protocol.ReadBody(r, 0)
 	if err != nil {
 		return err
 	}

@@ -163,15 +163,14 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = strings.TrimRight(p, "/")
 		r.URL.RawPath = ""
 	}
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" {
-		call := service.CallFrom(r.Context())
-		call.NoTrail = true
-		s.codec.WriteError(w, r, &protocol.Error{Code: "UnknownOperationException", Status: http.StatusNotFound,
-			Message: "Unknown operation " + r.Method + " " + r.URL.Path})
-		return
-	}
-	h.ServeHTTP(w, r)
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Service) unknownOperation(w http.ResponseWriter, r *http.Request) {
+	call := service.CallFrom(r.Context())
+	call.NoTrail = true
+	s.codec.WriteError(w, r, &protocol.Error{Code: "UnknownOperationException", Status: http.StatusNotFound,
+		Message: "Unknown operation " + r.Method + " " + r.URL.Path})
 }
 
 // Start implements service.Service.
@@ -221,6 +220,7 @@ func (s *Service) op(name string, readOnly bool, f opFunc) http.Handler {
 
 func (s *Service) routes() *http.ServeMux {
 	m := http.NewServeMux()
+	m.HandleFunc("/", s.unknownOperation)
 	h := func(pattern, name string, ro bool, f opFunc) { m.Handle(pattern, s.op(name, ro, f)) }
 	// Functions.
 	h("POST /2015-03-31/functions", "CreateFunction", false, s.createFunction)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/testenv"
 )
 
@@ -57,5 +58,13 @@ func wantAPIError(t testing.TB, err error, code, msg string) {
 	}
 	if msg != "" && ae.ErrorMessage() != msg {
 		t.Fatalf("error message = %q, want %q", ae.ErrorMessage(), msg)
+	}
+}
+
+func wantProtoError(t testing.TB, err error, code string) {
+	t.Helper()
+	pe, ok := errors.AsType[*protocol.Error](err)
+	if !ok || pe.Code != code {
+		t.Fatalf("want *protocol.Error %s, got %v", code, err)
 	}
 }

@@ -21,7 +21,7 @@ func TestSendReceiveAttributes(t *testing.T) {
 	url := createQueue(t, c, "attrs", map[string]string{"VisibilityTimeout": "0"})
 	trace := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 	s, err := c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("msg"),
-		MessageAttributes: map[string]types.MessageAttributeValue{"Help.Me": str("Me"), "Hello": str("There"), "General": str("Kenobi")},
+		MessageAttributes:       map[string]types.MessageAttributeValue{"Help.Me": str("Me"), "Hello": str("There"), "General": str("Kenobi")},
 		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(trace)}},
 	})
 	if err != nil {

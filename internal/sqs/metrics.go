@@ -66,9 +66,13 @@ func (m *metrics) sent(q *queueRecord, n, bytes int) {
 	m.sentBytes.WithLabelValues(labels(q)...).Add(float64(bytes))
 }
 
-func (m *metrics) received(q *queueRecord, n int) { m.receivedC.WithLabelValues(labels(q)...).Add(float64(n)) }
+func (m *metrics) received(q *queueRecord, n int) {
+	m.receivedC.WithLabelValues(labels(q)...).Add(float64(n))
+}
 
-func (m *metrics) deleted(q *queueRecord, n int) { m.deletedC.WithLabelValues(labels(q)...).Add(float64(n)) }
+func (m *metrics) deleted(q *queueRecord, n int) {
+	m.deletedC.WithLabelValues(labels(q)...).Add(float64(n))
+}
 
 func (m *metrics) emptyReceive(q *queueRecord) { m.emptyC.WithLabelValues(labels(q)...).Inc() }
 

@@ -178,6 +178,12 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, query bool,
 		return
 	}
 	s.json.WriteError(w, r, err)
+	// CloudTrail shows SQS's error codes in their legacy (query) form.
+	if e, ok := errors.AsType[*protocol.Error](err); ok && e.QueryCode != "" {
+		if call := service.CallFrom(r.Context()); call != nil {
+			call.ErrorCode = e.QueryCode
+		}
+	}
 }
 
 // ServeHTTP implements http.Handler: it decodes the operation in either

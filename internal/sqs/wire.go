@@ -195,11 +195,11 @@ type removePermissionInput struct {
 type qkind int
 
 const (
-	qList     qkind = iota + 1 // Name.N -> []string
-	qNameMap                   // Name.N.Name / Name.N.Value -> map
-	qKeyMap                    // Name.N.Key / Name.N.Value -> map
-	qAttrMap                   // Name.N.Name / Name.N.Value.* -> map of attribute values
-	qEntries                   // Name.N.<member> -> []object
+	qList    qkind = iota + 1 // Name.N -> []string
+	qNameMap                  // Name.N.Name / Name.N.Value -> map
+	qKeyMap                   // Name.N.Key / Name.N.Value -> map
+	qAttrMap                  // Name.N.Name / Name.N.Value.* -> map of attribute values
+	qEntries                  // Name.N.<member> -> []object
 )
 
 type qfield struct {
