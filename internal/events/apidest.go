@@ -307,47 +307,43 @@ func (s *Service) deleteAPIDestination(ctx context.Context, call *service.Call, 
 
 // Rate limiting.
 
-// bucket is a token bucket on the injected clock: capacity and refill are
-// the destination's InvocationRateLimitPerSecond.
-type bucket struct {
-	tokens float64
-	last   time.Time
+// window holds the start times of a destination's last Rate invocations:
+// at most Rate invocations start in any one-second window.
+type window struct {
+	starts []time.Time
+	next   int
 }
 
-// limiterSet holds one bucket per API destination.
+// limiterSet holds one window per API destination.
 type limiterSet struct {
 	mu sync.Mutex
-	m  map[string]*bucket
+	m  map[string]*window
 }
 
-// reserve takes a token for an invocation at now. It returns how long the
-// invocation must wait for it; ok is false (and nothing is reserved) when
-// that wait would exceed max.
+// reserve books a start time for an invocation at or after now. It returns
+// how long the invocation must wait; ok is false (and nothing is booked)
+// when that wait would exceed max.
 func (l *limiterSet) reserve(key string, rate int, now time.Time, max time.Duration) (wait time.Duration, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
-		l.m = map[string]*bucket{}
+		l.m = map[string]*window{}
 	}
-	r := float64(rate)
-	b, found := l.m[key]
-	if !found {
-		b = &bucket{tokens: r, last: now}
-		l.m[key] = b
+	w := l.m[key]
+	if w == nil || len(w.starts) != rate {
+		w = &window{starts: make([]time.Time, rate)}
+		l.m[key] = w
 	}
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(r, b.tokens+el*r)
-		b.last = now
+	at := now
+	if earliest := w.starts[w.next].Add(time.Second); earliest.After(at) {
+		at = earliest
 	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0, true
-	}
-	wait = time.Duration((1 - b.tokens) / r * float64(time.Second))
+	wait = at.Sub(now)
 	if wait > max {
 		return wait, false
 	}
-	b.tokens--
+	w.starts[w.next] = at
+	w.next = (w.next + 1) % rate
 	return wait, true
 }
 

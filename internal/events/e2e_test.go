@@ -327,3 +327,14 @@ func TestE2EMultiAccountActivityFlow(t *testing.T) {
 	b.empty(t, prioURL)
 	b.empty(t, stdURL)
 }
+
+// receiveNow short-polls a queue once, deleting what it gets.
+func (a acct) receiveNow(t *testing.T, url string) []sqstypes.Message {
+	t.Helper()
+	ctx := context.Background()
+	out := check(a.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}}))(t)
+	for _, m := range out.Messages {
+		check(a.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}))(t)
+	}
+	return out.Messages
+}

@@ -242,3 +242,53 @@ func TestLargeMessage(t *testing.T) {
 		t.Fatalf("large message round trip failed: %v", err)
 	}
 }
+
+// TestDedupSweep checks that Expire removes dedup entries whose window has
+// ended, and that Drop leaves no live entry behind.
+func TestDedupSweep(t *testing.T) {
+	s := openEmbedded(t)
+	ctx := t.Context()
+	q := s.Queues()
+	send := func(id string, at time.Time, window time.Duration) {
+		t.Helper()
+		if _, err := q.Send(ctx, "q", at, []storage.SendRequest{{Body: []byte(id), DedupID: id, DedupWindow: window}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		subjs, err := subjects(ctx, s.queueStream, s.dedupFilter(enc("q")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(subjs)
+	}
+	send("short", t0, time.Minute)
+	send("long", t0, time.Hour)
+	if n := count(); n != 2 {
+		t.Fatalf("%d dedup entries, want 2", n)
+	}
+	// Entries written moments ago are kept whatever their window: the
+	// server may still remember the Nats-Msg-Id derived from them.
+	if _, err := q.Expire(ctx, "q", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("fresh entries swept: %d left", n)
+	}
+	s.dedupQuiet = 0
+	if _, err := q.Expire(ctx, "q", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d dedup entries after sweep, want 1 (the live one)", n)
+	}
+	s.dedupQuiet = time.Hour
+	if err := q.Drop(ctx, "q"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.readDedup(ctx, s.dedupSubject(enc("q"), "long"))
+	if err != nil || d.live(nanos(t0)) {
+		t.Fatalf("dedup entry live after Drop: %+v, %v", d, err)
+	}
+}

@@ -513,21 +513,69 @@ func (s *Store) dropQueue(ctx context.Context, qt string) error {
 	if err := s.queueStream.Purge(ctx, jetstream.WithPurgeSubject(s.msgFilter(qt))); err != nil {
 		return err
 	}
-	subjs, err := subjects(ctx, s.queueStream, s.dedupFilter(qt))
-	if err != nil {
-		return err
-	}
-	for _, subj := range subjs {
-		if err := s.forgetDedup(ctx, subj); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := s.sweepDedup(ctx, qt, 0, true)
+	return err
 }
 
-// Expire removes messages sent before sentBefore, in flight or not.
+// defaultDedupQuiet is how long after its last write a dedup entry may be
+// purged outright: by then the server has forgotten every Nats-Msg-Id
+// derived from it (the stream's Duplicates window is 2 minutes; the rest
+// is margin for clock skew between this node and the server).
+const defaultDedupQuiet = 5 * time.Minute
+
+// sweepDedup removes a queue's dedup entries that no send can need:
+// entries whose window ended by expiredBefore (caller's clock) and that
+// were last written more than s.dedupQuiet ago (server clock). With forget
+// set (Drop, Reset) every entry goes: old ones are purged, recent ones
+// overwritten with an expired entry (see forgetDedup).
+func (s *Store) sweepDedup(ctx context.Context, qt string, expiredBefore int64, forget bool) (int, error) {
+	type entry struct {
+		subj    string
+		seq     uint64
+		quiet   bool
+		expires int64
+	}
+	var entries []entry
+	err := scan(ctx, s.queueStream, s.dedupFilter(qt), 0, true, func(m jetstream.Msg) (bool, error) {
+		md, err := m.Metadata()
+		if err != nil {
+			return false, err
+		}
+		exp, _ := strconv.ParseInt(m.Headers().Get(hdrExpires), 10, 64)
+		entries = append(entries, entry{m.Subject(), md.Sequence.Stream, time.Since(md.Timestamp) > s.dedupQuiet, exp})
+		return true, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		switch {
+		case e.quiet && (forget || e.expires <= expiredBefore):
+			ok, err := s.purgeVersion(ctx, s.queueStream, e.subj, e.seq)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+			}
+		case forget && e.expires != 0:
+			if err := s.forgetDedup(ctx, e.subj); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// Expire removes messages sent before sentBefore, in flight or not. It also
+// sweeps dedup entries whose window ended before sentBefore (see
+// sweepDedup); they are not counted.
 func (q queueStore) Expire(ctx context.Context, queue string, sentBefore time.Time) (int64, error) {
 	s := q.s
+	if _, err := s.sweepDedup(ctx, enc(queue), nanos(sentBefore), false); err != nil {
+		return 0, fmt.Errorf("natsstore: expire %s: sweep dedup entries: %w", queue, err)
+	}
 	recs, err := s.scanQueue(ctx, enc(queue))
 	if err != nil {
 		return 0, fmt.Errorf("natsstore: expire %s: %w", queue, err)

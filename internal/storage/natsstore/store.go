@@ -69,6 +69,8 @@ type Store struct {
 	logStream   jetstream.Stream
 	blobStore   jetstream.ObjectStore
 
+	dedupQuiet time.Duration // see defaultDedupQuiet; tests shorten it
+
 	notifyMu sync.Mutex
 	waiters  map[string]chan struct{}
 }
@@ -160,7 +162,7 @@ func newStore(ctx context.Context, nc *nats.Conn, srv *server.Server, opts Optio
 	}
 	s := &Store{
 		nc: nc, js: js, srv: srv, prefix: opts.Prefix, log: opts.Logger, mode: mode,
-		waiters: map[string]chan struct{}{},
+		waiters: map[string]chan struct{}{}, dedupQuiet: defaultDedupQuiet,
 	}
 	p := opts.Prefix
 	mk := func(name string, subj string, perSubject int64, dups time.Duration) (jetstream.Stream, error) {
