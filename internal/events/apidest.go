@@ -467,14 +467,7 @@ func (s *Service) buildAPIRequest(ctx context.Context, t *task, d *APIDestinatio
 			headers.Set(kv.Key, kv.Value)
 		}
 		if len(ip.BodyParameters) > 0 {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal(input, &obj) == nil && obj != nil {
-				for _, kv := range ip.BodyParameters {
-					v, _ := json.Marshal(kv.Value)
-					obj[kv.Key] = v
-				}
-				body, _ = json.Marshal(obj)
-			}
+			body = addBodyParameters(input, ip.BodyParameters)
 		}
 	}
 	if hp != nil {
@@ -521,4 +514,26 @@ func (s *Service) buildAPIRequest(ctx context.Context, t *task, d *APIDestinatio
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return req, nil
+}
+
+// addBodyParameters appends a connection's body parameters to a JSON
+// object body, keeping the event's members in their order. Other bodies
+// are sent unchanged.
+func addBodyParameters(body []byte, params []ConnParam) []byte {
+	t := bytes.TrimSpace(body)
+	if len(t) < 2 || t[0] != '{' || t[len(t)-1] != '}' || !json.Valid(t) {
+		return body
+	}
+	out := append([]byte(nil), t[:len(t)-1]...)
+	empty := len(bytes.TrimSpace(t[1:len(t)-1])) == 0
+	for _, kv := range params {
+		if !empty {
+			out = append(out, ',')
+		}
+		empty = false
+		k, _ := json.Marshal(kv.Key)
+		v, _ := json.Marshal(kv.Value)
+		out = append(append(append(out, k...), ':'), v...)
+	}
+	return append(out, '}')
 }

@@ -705,7 +705,9 @@ func (s *Service) setConnectionState(ctx context.Context, c *Connection, ver int
 	if err := s.putConnection(ctx, c, ver); err != nil {
 		return err
 	}
-	s.tokens.drop(c.ARN())
+	if state != connAuthorized {
+		s.tokens.drop(c.ARN())
+	}
 	s.emitConnectionEvent(ctx, c)
 	return nil
 }

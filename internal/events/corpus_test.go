@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fogbank/fogbank/internal/pattern"
 )
@@ -224,7 +225,14 @@ func TestPatternCorpusThroughRules(t *testing.T) {
 	if err := h.svc.ingest(t.Context(), ref, evs); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "idle", h.idle)
+	// Thousands of deliveries: allow for slow (race-instrumented) runs.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !h.idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the corpus deliveries")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	for _, i := range valid {
 		c := cases[i]
 		got := map[string]int{}

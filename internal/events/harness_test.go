@@ -81,6 +81,9 @@ type harness struct {
 	clock *clock.Scaled
 	store *sqlstore.Store
 	dir   string
+	// sender replaces the fake SQS when set; shards overrides the 4 shards.
+	sender SQSSender
+	shards int
 }
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -99,7 +102,15 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.store = st
-	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: h.sqs, DataDir: h.dir, Shards: 4})
+	var sender SQSSender = h.sqs
+	if h.sender != nil {
+		sender = h.sender
+	}
+	shards := 4
+	if h.shards > 0 {
+		shards = h.shards
+	}
+	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: sender, DataDir: h.dir, Shards: shards})
 	if err := h.svc.Start(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}

@@ -18,19 +18,19 @@ import (
 
 // esmRecord is an event source mapping (SQS only for now).
 type esmRecord struct {
-	UUID          string    `json:"uuid"`
-	Account       string    `json:"account"`
-	Region        string    `json:"region"`
-	Source        string    `json:"source"`
-	FunctionArn   string    `json:"functionArn"`
-	BatchSize     int       `json:"batchSize"`
-	Window        int       `json:"window"`
-	Enabled       bool      `json:"enabled"`
-	Filters       []string  `json:"filters,omitempty"`
-	ResponseTypes []string  `json:"responseTypes"`
-	MaxConcurrency int      `json:"maxConcurrency,omitempty"`
-	Modified      time.Time `json:"modified"`
-	Tags          map[string]string `json:"tags,omitempty"`
+	UUID           string            `json:"uuid"`
+	Account        string            `json:"account"`
+	Region         string            `json:"region"`
+	Source         string            `json:"source"`
+	FunctionArn    string            `json:"functionArn"`
+	BatchSize      int               `json:"batchSize"`
+	Window         int               `json:"window"`
+	Enabled        bool              `json:"enabled"`
+	Filters        []string          `json:"filters,omitempty"`
+	ResponseTypes  []string          `json:"responseTypes"`
+	MaxConcurrency int               `json:"maxConcurrency,omitempty"`
+	Modified       time.Time         `json:"modified"`
+	Tags           map[string]string `json:"tags,omitempty"`
 }
 
 func (e esmRecord) key() string { return e.Account + "/" + e.Region + "/" + e.UUID }

@@ -55,20 +55,20 @@ type loggingInput struct {
 // configInput holds the configuration members shared by CreateFunction and
 // UpdateFunctionConfiguration; nil means "not given".
 type configInput struct {
-	Description      *string         `json:"Description"`
-	Handler          *string         `json:"Handler"`
-	Role             *string         `json:"Role"`
-	Runtime          *string         `json:"Runtime"`
-	MemorySize       *int            `json:"MemorySize"`
-	Timeout          *int            `json:"Timeout"`
+	Description      *string                              `json:"Description"`
+	Handler          *string                              `json:"Handler"`
+	Role             *string                              `json:"Role"`
+	Runtime          *string                              `json:"Runtime"`
+	MemorySize       *int                                 `json:"MemorySize"`
+	Timeout          *int                                 `json:"Timeout"`
 	Environment      *struct{ Variables json.RawMessage } `json:"Environment"`
-	Layers           *[]string       `json:"Layers"`
-	DeadLetterConfig *struct{ TargetArn *string } `json:"DeadLetterConfig"`
-	TracingConfig    *struct{ Mode *string } `json:"TracingConfig"`
-	KMSKeyArn        *string         `json:"KMSKeyArn"`
-	EphemeralStorage *struct{ Size *int } `json:"EphemeralStorage"`
-	LoggingConfig    *loggingInput   `json:"LoggingConfig"`
-	RevisionId       *string         `json:"RevisionId"`
+	Layers           *[]string                            `json:"Layers"`
+	DeadLetterConfig *struct{ TargetArn *string }         `json:"DeadLetterConfig"`
+	TracingConfig    *struct{ Mode *string }              `json:"TracingConfig"`
+	KMSKeyArn        *string                              `json:"KMSKeyArn"`
+	EphemeralStorage *struct{ Size *int }                 `json:"EphemeralStorage"`
+	LoggingConfig    *loggingInput                        `json:"LoggingConfig"`
+	RevisionId       *string                              `json:"RevisionId"`
 }
 
 type createInput struct {

@@ -28,17 +28,17 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	fn := []string{"function"}
 	m := &metrics{
-		invocations:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_invocations_total", Help: "Function invocations (Invocations)."}, fn),
-		errors:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_errors_total", Help: "Invocations that ended in a function error (Errors)."}, fn),
-		throttles:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_throttles_total", Help: "Throttled invocation requests (Throttles)."}, fn),
-		duration:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fogbank_lambda_duration_seconds", Help: "Invocation duration (Duration).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}, fn),
-		coldStarts:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_cold_starts_total", Help: "Invocations that started a new execution environment."}, fn),
-		concurrent:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "fogbank_lambda_concurrent_executions", Help: "In-flight invocations (ConcurrentExecutions)."}),
-		asyncReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_async_events_received_total", Help: "Events queued for asynchronous invocation (AsyncEventsReceived)."}, fn),
-		asyncAge:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fogbank_lambda_async_event_age_seconds", Help: "Time from queueing to invocation (AsyncEventAge).", Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}, fn),
-		asyncDropped:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_async_events_dropped_total", Help: "Events dropped without a successful invocation (AsyncEventsDropped)."}, []string{"function", "reason"}),
-		destFailures:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_destination_delivery_failures_total", Help: "Failed deliveries to destinations (DestinationDeliveryFailures)."}, fn),
-		dlqErrors:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_dead_letter_errors_total", Help: "Failed deliveries to dead-letter queues (DeadLetterErrors)."}, fn),
+		invocations:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_invocations_total", Help: "Function invocations (Invocations)."}, fn),
+		errors:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_errors_total", Help: "Invocations that ended in a function error (Errors)."}, fn),
+		throttles:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_throttles_total", Help: "Throttled invocation requests (Throttles)."}, fn),
+		duration:       prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fogbank_lambda_duration_seconds", Help: "Invocation duration (Duration).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18)}, fn),
+		coldStarts:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_cold_starts_total", Help: "Invocations that started a new execution environment."}, fn),
+		concurrent:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "fogbank_lambda_concurrent_executions", Help: "In-flight invocations (ConcurrentExecutions)."}),
+		asyncReceived:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_async_events_received_total", Help: "Events queued for asynchronous invocation (AsyncEventsReceived)."}, fn),
+		asyncAge:       prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "fogbank_lambda_async_event_age_seconds", Help: "Time from queueing to invocation (AsyncEventAge).", Buckets: prometheus.ExponentialBuckets(0.001, 4, 12)}, fn),
+		asyncDropped:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_async_events_dropped_total", Help: "Events dropped without a successful invocation (AsyncEventsDropped)."}, []string{"function", "reason"}),
+		destFailures:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_destination_delivery_failures_total", Help: "Failed deliveries to destinations (DestinationDeliveryFailures)."}, fn),
+		dlqErrors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "fogbank_lambda_dead_letter_errors_total", Help: "Failed deliveries to dead-letter queues (DeadLetterErrors)."}, fn),
 		provisionedUse: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "fogbank_lambda_provisioned_concurrency_utilization", Help: "Busy share of provisioned environments (ProvisionedConcurrencyUtilization)."}, []string{"function", "qualifier"}),
 	}
 	if reg != nil {

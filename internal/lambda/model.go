@@ -20,17 +20,17 @@ type fnConfig struct {
 	CodeSha256       string            `json:"codeSha256"`
 	CodeSize         int64             `json:"codeSize"`
 	// CodeKey is the blob key of the deployment package.
-	CodeKey      string    `json:"codeKey"`
+	CodeKey      string     `json:"codeKey"`
 	Layers       []layerRef `json:"layers,omitempty"`
-	LastModified time.Time `json:"lastModified"`
-	RevisionID   string    `json:"revisionId"`
-	State        string    `json:"state"`
-	LastUpdate   string    `json:"lastUpdate"`
-	DLQTarget    string    `json:"dlqTarget,omitempty"`
-	TracingMode  string    `json:"tracingMode"`
-	KMSKeyArn    string    `json:"kmsKeyArn,omitempty"`
-	Logging      logging   `json:"logging"`
-	PackageType  string    `json:"packageType"`
+	LastModified time.Time  `json:"lastModified"`
+	RevisionID   string     `json:"revisionId"`
+	State        string     `json:"state"`
+	LastUpdate   string     `json:"lastUpdate"`
+	DLQTarget    string     `json:"dlqTarget,omitempty"`
+	TracingMode  string     `json:"tracingMode"`
+	KMSKeyArn    string     `json:"kmsKeyArn,omitempty"`
+	Logging      logging    `json:"logging"`
+	PackageType  string     `json:"packageType"`
 	// FromRevision is, for a published version, the $LATEST revision it
 	// was published from (publishing an unchanged $LATEST returns it again).
 	FromRevision string `json:"fromRevision,omitempty"`

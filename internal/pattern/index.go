@@ -262,6 +262,9 @@ type fieldIndex struct {
 	needFold bool
 	needNum  bool // exact number keys present
 	needIP   bool
+
+	anchored bool // some condition on this path is an anchor (probe the index)
+	record   bool // some branch verifies this path (record its values)
 }
 
 func (fi *fieldIndex) addPred(p *pred, cond int32) {

@@ -149,12 +149,12 @@ func (p *FilterPolicy) MatchAttributes(attrs map[string]MessageAttribute) bool {
 			w := walker{data: v, sn: sn, st: st}
 			if w.number() && w.pos == len(v) {
 				if n.field >= 0 {
-					st.leaf(sn, n.field, leafNumber, v)
+					st.leaf(sn, n.field, leafNumber, v, true)
 				}
 				continue
 			}
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v)
+				st.leaf(sn, n.field, leafString, v, true)
 			}
 		case "String.Array":
 			check := walker{data: v, sn: sn, st: st}
@@ -171,23 +171,16 @@ func (p *FilterPolicy) MatchAttributes(attrs map[string]MessageAttribute) bool {
 			}
 			// not a JSON array (SNS refuses these at publish): match as text
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v)
+				st.leaf(sn, n.field, leafString, v, true)
 			}
 		case "Binary":
 		default:
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v)
+				st.leaf(sn, n.field, leafString, v, true)
 			}
 		}
 	}
-	var out []string
-	for _, b := range st.candidates {
-		out = sn.finishBranch(st, b, out)
-	}
-	for _, b := range sn.always {
-		out = sn.finishBranch(st, b, out)
-	}
-	return len(out) == 1
+	return len(sn.collect(st, nil)) == 1
 }
 
 func baseType(t string) string {

@@ -87,9 +87,12 @@ func (w *walker) value(n *pathNode) {
 			w.skipString()
 			return
 		}
+		start := w.pos
 		s, ok := w.str()
 		if ok {
-			w.st.leaf(w.sn, n.field, leafString, s)
+			// Unescaped strings live in scratch memory that the next string reuses.
+			stable := len(s) == w.pos-start-2
+			w.st.leaf(w.sn, n.field, leafString, s, stable)
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
 		start := w.pos
@@ -97,19 +100,19 @@ func (w *walker) value(n *pathNode) {
 			return
 		}
 		if n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafNumber, w.data[start:w.pos])
+			w.st.leaf(w.sn, n.field, leafNumber, w.data[start:w.pos], true)
 		}
 	case c == 't':
 		if w.lit("true") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafTrue, nil)
+			w.st.leaf(w.sn, n.field, leafTrue, nil, true)
 		}
 	case c == 'f':
 		if w.lit("false") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafFalse, nil)
+			w.st.leaf(w.sn, n.field, leafFalse, nil, true)
 		}
 	case c == 'n':
 		if w.lit("null") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafNull, nil)
+			w.st.leaf(w.sn, n.field, leafNull, nil, true)
 		}
 	default:
 		w.fail("invalid character")

@@ -16,6 +16,10 @@ type Config struct {
 	// "postgres://…" (PostgreSQL), "nats://…" (external NATS JetStream) or
 	// "nats-embedded" (JetStream in-process, in DataDir).
 	Storage string
+	// Namespace isolates installations sharing one distributed engine: the
+	// PostgreSQL schema, or the NATS stream/subject prefix. "" means
+	// "fogbank". Letters, digits, '-' and '_' only.
+	Namespace string
 	// Sync is the embedded SQLite fsync policy: "full" (default: nothing
 	// acknowledged is lost on power loss), "normal" (may lose the last
 	// transactions on power loss, never on a process crash) or "off".

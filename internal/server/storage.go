@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fogbank/fogbank/internal/storage"
+	"github.com/fogbank/fogbank/internal/storage/natsstore"
 	"github.com/fogbank/fogbank/internal/storage/sqlstore"
 )
 
@@ -21,8 +22,15 @@ func openBackend(ctx context.Context, cfg Config) (storage.Backend, error) {
 		}
 		return sqlstore.OpenSQLite(ctx, dir, sqlstore.Options{Sync: cfg.Sync, Logger: cfg.Logger})
 	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
-		return sqlstore.OpenPostgres(ctx, s, sqlstore.Options{Logger: cfg.Logger})
-	// NATS_BACKEND_PLACEHOLDER
+		return sqlstore.OpenPostgres(ctx, s, sqlstore.Options{Schema: cfg.Namespace, Logger: cfg.Logger})
+	case strings.HasPrefix(s, "nats://") || strings.HasPrefix(s, "tls://"):
+		return natsstore.Open(ctx, s, natsstore.Options{Prefix: cfg.Namespace, Logger: cfg.Logger})
+	case s == "nats-embedded":
+		dir := filepath.Join(cfg.DataDir, "jetstream")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+		return natsstore.OpenEmbedded(ctx, dir, natsstore.Options{Prefix: cfg.Namespace, Logger: cfg.Logger})
 	default:
 		return nil, fmt.Errorf("server: unknown storage %q (want embedded, nats-embedded, postgres://… or nats://…)", s)
 	}

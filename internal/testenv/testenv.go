@@ -8,6 +8,8 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,9 +23,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/server"
+	"github.com/fogbank/fogbank/internal/storage/natsstore"
 )
 
 // Env is a running server and what tests need to talk to it.
@@ -72,13 +76,19 @@ func StorageFromEnv() string {
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := server.Config{
-		Listen:  "127.0.0.1:0",
-		DataDir: t.TempDir(),
-		Storage: StorageFromEnv(),
-		Logger:  testLogger(t),
+		Listen:    "127.0.0.1:0",
+		DataDir:   t.TempDir(),
+		Storage:   StorageFromEnv(),
+		Logger:    testLogger(t),
 	}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.Namespace == "" {
+		// One namespace per data dir: a restart test that reuses the dir
+		// (WithDataDir) sees its state on a distributed engine too.
+		sum := sha256.Sum256([]byte(cfg.DataDir))
+		cfg.Namespace = "t" + hex.EncodeToString(sum[:6])
 	}
 	ctx := context.Background()
 	srv, err := server.New(ctx, cfg)
@@ -98,8 +108,36 @@ func Start(t testing.TB, opts ...Option) *Env {
 		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Errorf("testenv: shutdown: %v", err)
 		}
+		if err := dropNamespace(cfg); err != nil {
+			t.Logf("testenv: drop namespace %s: %v", cfg.Namespace, err)
+		}
 	})
 	return env
+}
+
+// dropNamespace removes what a test server left on a shared engine.
+// Restart tests reuse a namespace through WithConfig and clean up last.
+func dropNamespace(cfg server.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	switch s := cfg.Storage; {
+	case strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://"):
+		conn, err := pgx.Connect(ctx, s)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{cfg.Namespace}.Sanitize()+" CASCADE")
+		return err
+	case strings.HasPrefix(s, "nats://"):
+		st, err := natsstore.Open(ctx, s, natsstore.Options{Prefix: cfg.Namespace})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return st.Destroy(ctx)
+	}
+	return nil
 }
 
 func testLogger(t testing.TB) *slog.Logger {

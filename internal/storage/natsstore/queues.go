@@ -257,7 +257,9 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 			}
 		}
 	}
-	s.wake(queue, true)
+	if len(written) > 0 {
+		s.wake(queue, true)
+	}
 	return results, nil
 }
 
@@ -345,36 +347,49 @@ func (s *Store) moveRecord(ctx context.Context, raw *jetstream.RawStreamMsg, r q
 	return true, nil
 }
 
-// Receive scans the queue's records and claims visible ones in Seq order
-// (FIFO: per group, skipping groups with a message in flight).
+// Receive claims visible records. Standard queues claim while scanning, in
+// stream order (untouched messages first, oldest first), and stop at
+// opts.Max; FIFO reads every record first to see which groups are in flight
+// and then claims per group in Seq order, skipping those groups.
 func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, opts storage.ReceiveOptions) ([]storage.Message, error) {
 	s := q.s
 	if opts.Max <= 0 {
 		return nil, nil
 	}
-	recs, err := s.scanQueue(ctx, enc(queue))
-	if err != nil {
-		return nil, fmt.Errorf("natsstore: receive from %s: %w", queue, err)
-	}
 	nowN := nanos(now)
 	var out []storage.Message
 	if !opts.FIFO {
-		for _, r := range recs {
-			if len(out) >= opts.Max {
-				break
-			}
-			if r.vis > nowN {
-				continue
-			}
-			m, res, err := s.claim(ctx, queue, r.subj, now, opts)
+		tried := map[string]bool{}
+		err := scan(ctx, s.queueStream, s.msgFilter(enc(queue)), 0, true, func(m jetstream.Msg) (bool, error) {
+			md, err := m.Metadata()
 			if err != nil {
-				return out, fmt.Errorf("natsstore: receive from %s: %w", queue, err)
+				return false, err
+			}
+			r, err := decodeRec(m.Subject(), md.Sequence.Stream, m.Headers(), s.messageID)
+			if err != nil {
+				return false, err
+			}
+			if r.vis > nowN || tried[r.subj] {
+				return true, nil
+			}
+			tried[r.subj] = true
+			msg, res, err := s.claim(ctx, queue, r.subj, now, opts)
+			if err != nil {
+				return false, err
 			}
 			if res == claimReceived {
-				out = append(out, m)
+				out = append(out, msg)
 			}
+			return len(out) < opts.Max, nil
+		})
+		if err != nil {
+			return out, fmt.Errorf("natsstore: receive from %s: %w", queue, err)
 		}
 		return out, nil
+	}
+	recs, err := s.scanQueue(ctx, enc(queue))
+	if err != nil {
+		return nil, fmt.Errorf("natsstore: receive from %s: %w", queue, err)
 	}
 	groups := map[string][]qrec{}
 	var order []string

@@ -106,7 +106,7 @@ func (b *fileBlobs) Put(ctx context.Context, key string, r io.Reader) (int64, er
 		return 0, fmt.Errorf("sqlstore: put blob %q: %w", key, err)
 	}
 	var old string
-	err = b.s.tx(ctx, func(tx *sql.Tx) error {
+	err = b.s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old = ""
 		err := tx.QueryRowContext(ctx, "SELECT file FROM blob_file WHERE key = ?", key).Scan(&old)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -212,7 +212,9 @@ func (b *fileBlobs) Get(ctx context.Context, key string) (io.ReadCloser, storage
 
 func (b *fileBlobs) Delete(ctx context.Context, key string) error {
 	var file string
-	err := b.s.w.QueryRowContext(ctx, "DELETE FROM blob_file WHERE key = ? RETURNING file", key).Scan(&file)
+	err := b.s.write(ctx, func(ctx context.Context, ex execer) error {
+		return ex.QueryRowContext(ctx, "DELETE FROM blob_file WHERE key = ? RETURNING file", key).Scan(&file)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlstore: delete blob %q: %w", key, storage.ErrNotFound)
 	}

@@ -25,7 +25,7 @@ func (l logStore) Append(ctx context.Context, stream string, entries []storage.L
 	}
 	s := l.s
 	seqs := make([]int64, len(entries))
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var last int64
 		err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO log_stream (stream, last_seq) VALUES (?, ?)
 			ON CONFLICT (stream) DO UPDATE SET last_seq = log_stream.last_seq + ? RETURNING last_seq`),
@@ -111,11 +111,15 @@ func (l logStore) Read(ctx context.Context, stream string, q storage.LogQuery) (
 
 func (l logStore) Trim(ctx context.Context, stream string, before time.Time) (int64, error) {
 	s := l.s
-	res, err := s.w.ExecContext(ctx, s.d.q("DELETE FROM log_rec WHERE stream = ? AND time < ?"), stream, nanos(before))
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: trim %s: %w", stream, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		res, err := ex.ExecContext(ctx, s.d.q("DELETE FROM log_rec WHERE stream = ? AND time < ?"), stream, nanos(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: trim %s: %w", stream, err)
 	}

@@ -46,8 +46,17 @@ func (m metaStore) Put(ctx context.Context, ns, key string, value []byte, expect
 		return 0, fmt.Errorf("sqlstore: meta put %s %q: invalid expected version %d", ns, key, expect)
 	}
 	var v int64
-	err := s.w.QueryRowContext(ctx, s.d.q(query), args...).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
+	conflict := false // a refusal: nothing was written
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		conflict = false
+		err := ex.QueryRowContext(ctx, s.d.q(query), args...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			conflict = true
+			return nil
+		}
+		return err
+	})
+	if err == nil && conflict {
 		return 0, fmt.Errorf("sqlstore: meta put %s %q (expect %d): %w", ns, key, expect, storage.ErrConflict)
 	}
 	if err != nil {
@@ -64,27 +73,41 @@ func (m metaStore) Delete(ctx context.Context, ns, key string, expect int64) err
 		query += " AND version = ?"
 		args = append(args, expect)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q(query), args...)
+	var outcome error // a refusal: nothing was written
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		outcome = nil
+		res, err := ex.ExecContext(ctx, s.d.q(query), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n > 0 {
+			return nil
+		}
+		if expect == storage.AnyVersion {
+			outcome = storage.ErrNotFound
+			return nil
+		}
+		var one int
+		err = ex.QueryRowContext(ctx, s.d.q("SELECT 1 FROM meta WHERE ns = ? AND key = ?"), ns, key).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcome = storage.ErrNotFound
+		case err != nil:
+			return err
+		default:
+			outcome = fmt.Errorf("expect %d: %w", expect, storage.ErrConflict)
+		}
+		return nil
+	})
+	if err == nil {
+		err = outcome
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: meta delete %s %q: %w", ns, key, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: meta delete %s %q: %w", ns, key, err)
-	} else if n > 0 {
-		return nil
-	}
-	if expect == storage.AnyVersion {
-		return fmt.Errorf("sqlstore: meta delete %s %q: %w", ns, key, storage.ErrNotFound)
-	}
-	var one int
-	err = s.w.QueryRowContext(ctx, s.d.q("SELECT 1 FROM meta WHERE ns = ? AND key = ?"), ns, key).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlstore: meta delete %s %q: %w", ns, key, storage.ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("sqlstore: meta delete %s %q: %w", ns, key, err)
-	}
-	return fmt.Errorf("sqlstore: meta delete %s %q (expect %d): %w", ns, key, expect, storage.ErrConflict)
+	return nil
 }
 
 func (m metaStore) List(ctx context.Context, ns, prefix, after string, limit int) ([]storage.Record, error) {

@@ -88,7 +88,7 @@ func (s *Store) migrate(ctx context.Context, dialectDir, lock string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx1(ctx, func(tx *sql.Tx) error {
+	err = s.tx1(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if lock != "" {
 			if _, err := tx.ExecContext(ctx, lock); err != nil {
 				return fmt.Errorf("lock: %w", err)
@@ -104,7 +104,7 @@ func (s *Store) migrate(ctx context.Context, dialectDir, lock string) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		err := s.tx1(ctx, func(tx *sql.Tx) error {
+		err := s.tx1(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if lock != "" {
 				if _, err := tx.ExecContext(ctx, lock); err != nil {
 					return fmt.Errorf("lock: %w", err)

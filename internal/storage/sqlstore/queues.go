@@ -46,7 +46,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 		}
 	}
 	stored := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stored = false
 		if hasDedup {
 			if err := s.maybePruneDedup(ctx, tx, now); err != nil {
@@ -197,7 +197,7 @@ func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, op
 	visibleAt := nanos(now.Add(max(opts.Visibility, 0)))
 	var out []storage.Message
 	deadLettered := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		out = out[:0]
 		deadLettered = false
 		if opts.FIFO && s.d.pg {
@@ -428,28 +428,41 @@ func (q queueStore) ChangeVisibility(ctx context.Context, queue, receipt string,
 	if !ok {
 		return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, storage.ErrInvalidReceipt)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q("UPDATE q_msg SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ? AND visible_at > ?"),
-		nanos(now.Add(max(v, 0))), seq, queue, nonce, nanos(now))
+	var outcome error // a refusal: nothing was written
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		outcome = nil
+		res, err := ex.ExecContext(ctx, s.d.q("UPDATE q_msg SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ? AND visible_at > ?"),
+			nanos(now.Add(max(v, 0))), seq, queue, nonce, nanos(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			return nil
+		}
+		var cur string
+		err = ex.QueryRowContext(ctx, s.d.q("SELECT receipt FROM q_msg WHERE seq = ? AND queue = ?"), seq, queue).Scan(&cur)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || (err == nil && cur != nonce):
+			outcome = storage.ErrInvalidReceipt
+		case err != nil:
+			return err
+		default:
+			outcome = storage.ErrNotInFlight
+		}
+		return nil
+	})
+	if err == nil {
+		err = outcome
+	}
 	if err != nil {
 		return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, err)
-	} else if n == 1 {
-		if v <= 0 {
-			s.notify.fire(queue)
-		}
-		return nil
+	if v <= 0 {
+		s.notify.fire(queue)
 	}
-	var cur string
-	err = s.w.QueryRowContext(ctx, s.d.q("SELECT receipt FROM q_msg WHERE seq = ? AND queue = ?"), seq, queue).Scan(&cur)
-	switch {
-	case errors.Is(err, sql.ErrNoRows) || (err == nil && cur != nonce):
-		return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, storage.ErrInvalidReceipt)
-	case err != nil:
-		return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, err)
-	}
-	return fmt.Errorf("sqlstore: change visibility in %s: %w", queue, storage.ErrNotInFlight)
+	return nil
 }
 
 func (q queueStore) Delete(ctx context.Context, queue, receipt string) error {
@@ -458,22 +471,33 @@ func (q queueStore) Delete(ctx context.Context, queue, receipt string) error {
 	if !ok {
 		return fmt.Errorf("sqlstore: delete from %s: %w", queue, storage.ErrInvalidReceipt)
 	}
-	res, err := s.w.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE seq = ? AND queue = ? AND receipt = ?"), seq, queue, nonce)
-	if err != nil {
-		return fmt.Errorf("sqlstore: delete from %s: %w", queue, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlstore: delete from %s: %w", queue, err)
-	} else if n == 1 {
+	var outcome error // a refusal: nothing was written
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		outcome = nil
+		res, err := ex.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE seq = ? AND queue = ? AND receipt = ?"), seq, queue, nonce)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			return nil
+		}
+		// A superseded receipt of a message still present is accepted.
+		var one int
+		err = ex.QueryRowContext(ctx, s.d.q("SELECT 1 FROM q_msg WHERE seq = ? AND queue = ? AND receipt <> ''"), seq, queue).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			outcome = storage.ErrInvalidReceipt
+		case err != nil:
+			return err
+		}
 		return nil
+	})
+	if err == nil {
+		err = outcome
 	}
-	// A superseded receipt of a message still present is accepted.
-	var one int
-	err = s.w.QueryRowContext(ctx, s.d.q("SELECT 1 FROM q_msg WHERE seq = ? AND queue = ? AND receipt <> ''"), seq, queue).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("sqlstore: delete from %s: %w", queue, storage.ErrInvalidReceipt)
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("sqlstore: delete from %s: %w", queue, err)
 	}
 	return nil
@@ -481,7 +505,11 @@ func (q queueStore) Delete(ctx context.Context, queue, receipt string) error {
 
 func (q queueStore) Purge(ctx context.Context, queue string) error {
 	s := q.s
-	if _, err := s.w.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ?"), queue); err != nil {
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		_, err := ex.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ?"), queue)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlstore: purge %s: %w", queue, err)
 	}
 	return nil
@@ -489,7 +517,7 @@ func (q queueStore) Purge(ctx context.Context, queue string) error {
 
 func (q queueStore) Drop(ctx context.Context, queue string) error {
 	s := q.s
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ?"), queue); err != nil {
 			return err
 		}
@@ -504,11 +532,15 @@ func (q queueStore) Drop(ctx context.Context, queue string) error {
 
 func (q queueStore) Expire(ctx context.Context, queue string, sentBefore time.Time) (int64, error) {
 	s := q.s
-	res, err := s.w.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ? AND sent_at < ?"), queue, nanos(sentBefore))
-	if err != nil {
-		return 0, fmt.Errorf("sqlstore: expire %s: %w", queue, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, ex execer) error {
+		res, err := ex.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ? AND sent_at < ?"), queue, nanos(sentBefore))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: expire %s: %w", queue, err)
 	}
@@ -543,7 +575,7 @@ func (q queueStore) Move(ctx context.Context, from, to string, now time.Time, ma
 		return 0, nil
 	}
 	var moved int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		moved = 0
 		rows, err := tx.QueryContext(ctx, s.d.q("SELECT seq FROM q_msg WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?"+s.d.skipLocked()),
 			from, nanos(now), maxN)

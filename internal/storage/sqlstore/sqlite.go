@@ -84,6 +84,8 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	s.r = r
+	// From here on every write goes through the group committer.
+	s.gc = newGroupCommitter(w)
 
 	fb, err := newFileBlobs(ctx, s, filepath.Join(dir, "blobs"), sync != "OFF")
 	if err != nil {

@@ -58,6 +58,8 @@ type Store struct {
 	blobs  storage.Blobs
 	dir    string // SQLite data directory
 
+	gc *groupCommitter // SQLite: runs every write (nil while migrating)
+
 	pgChannel string      // LISTEN/NOTIFY channel (PostgreSQL)
 	listener  *pgListener // nil for SQLite
 	closeOnce sync.Once
@@ -96,6 +98,9 @@ func (s *Store) Close() error {
 		if s.listener != nil {
 			s.listener.close()
 		}
+		if s.gc != nil {
+			s.gc.close()
+		}
 		if s.r != s.w {
 			errs = append(errs, s.r.Close())
 		}
@@ -131,7 +136,7 @@ func (s *Store) Reset(ctx context.Context, prefixes ...string) error {
 		return strings.Join(conds, " OR "), args
 	}
 	var files []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		files = files[:0]
 		for _, t := range targets {
 			w, args := where(t.col)
@@ -230,10 +235,15 @@ func prefixCond(col, prefix string) (string, []any) {
 	return col + " >= ? AND substr(" + col + ", 1, length(CAST(? AS TEXT))) = ?", []any{prefix, prefix, prefix}
 }
 
-// tx runs fn in a transaction, retrying a few times on PostgreSQL
-// serialization failures and deadlocks. On SQLite the transaction starts
-// with BEGIN IMMEDIATE on the single writer connection.
-func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// tx runs fn atomically. On SQLite fn joins the next group-commit batch
+// (see groupCommitter): it runs under its own savepoint inside a shared
+// transaction and tx returns once that transaction is committed. On
+// PostgreSQL fn gets its own transaction, run again a few times on
+// serialization failures and deadlocks.
+func (s *Store) tx(ctx context.Context, fn txFunc) error {
+	if s.gc != nil {
+		return s.gc.do(ctx, fn)
+	}
 	for attempt := 0; ; attempt++ {
 		err := s.tx1(ctx, fn)
 		if err == nil || attempt >= 4 || !retryable(err) {
@@ -247,12 +257,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 }
 
-func (s *Store) tx1(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// tx1 runs fn in one transaction of its own on the writer pool.
+func (s *Store) tx1(ctx context.Context, fn txFunc) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(ctx, tx); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -260,6 +271,17 @@ func (s *Store) tx1(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// write runs a write that needs no transaction of its own (one statement,
+// or a statement followed by a read that explains a miss). On SQLite it
+// joins a group-commit batch like tx; on PostgreSQL it runs in autocommit
+// mode on the pool. fn must reset its results on entry, as for tx.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, ex execer) error) error {
+	if s.gc != nil {
+		return s.gc.do(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
+	}
+	return fn(ctx, s.w)
 }
 
 // nanos converts a caller time to the stored form; the zero time is 0.

@@ -1,0 +1,694 @@
+package pattern
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// This file holds the compiled rule set (snapshot) and the matching that
+// follows the walk of an event. See the package documentation for the
+// design: each branch is indexed under one anchor condition, its other
+// conditions are verified only when the anchor hits.
+
+type ruleEntry struct {
+	id string
+	c  *compiled
+}
+
+// ucond is a distinct condition: one field with its alternatives. Branches
+// that test a field the same way share one ucond, so its result is computed
+// at most once per event.
+type ucond struct {
+	field    int32
+	preds    []pred
+	absentOK bool // one alternative is exists:false: absence satisfies it
+	indexed  bool // some branch anchors on it: its hits come from the field index
+	refs     int32
+	cost     float64
+	groups   []anchorGroup // branches anchored here, grouped by their second condition
+}
+
+// anchorGroup is the branches anchored on one ucond that share their second
+// condition (-1: they have none); a failed second rejects them all at once.
+type anchorGroup struct {
+	second   int32
+	branches []int32
+}
+
+// branchInfo is one conjunction of one rule.
+type branchInfo struct {
+	rule  int32
+	rest  []int32 // conditions left to verify after the anchor and the group's second
+	all   []int32 // every condition, for the array-element check (nil: single condition)
+	multi bool
+}
+
+// snapshot is an immutable compiled rule set.
+type snapshot struct {
+	root     *pathNode
+	fields   []*fieldIndex
+	uconds   []ucond
+	branches []branchInfo
+	always   []int32 // branches with no required condition: verified on every event
+	rules    []string
+}
+
+// predWeight estimates how many distinct event values one alternative
+// accepts, relative to an exact value: the anchor of a branch is its
+// condition with the lowest weight times the number of branches sharing it.
+func predWeight(p *pred) float64 {
+	switch p.kind {
+	case pkExact, pkFold:
+		return 1
+	case pkPrefix, pkSuffix, pkPrefixFold, pkSuffixFold:
+		switch n := len(p.text); {
+		case n == 0:
+			return 64
+		case n < 3:
+			return 8
+		}
+		return 2
+	case pkNumeric:
+		switch {
+		case p.rng.lo == p.rng.hi:
+			return 1
+		case math.IsInf(p.rng.lo, 0) || math.IsInf(p.rng.hi, 0):
+			return 32
+		}
+		return 4
+	case pkCIDR:
+		if p.ip.lo == p.ip.hi {
+			return 1
+		}
+		return 4
+	case pkWildcard:
+		if len(p.glob.literalPrefix()) >= 3 {
+			return 8
+		}
+		return 64
+	}
+	return 64 // exists, anything-but
+}
+
+// predSig is a canonical text of an alternative, to find shared conditions.
+func predSig(b *strings.Builder, p *pred) {
+	fmt.Fprintf(b, "%d:%q", p.kind, p.text)
+	switch p.kind {
+	case pkWildcard:
+		fmt.Fprintf(b, ":%q", p.glob.source)
+	case pkNumeric:
+		fmt.Fprintf(b, ":%v:%v:%v:%v", math.Float64bits(p.rng.lo), p.rng.loOpen, math.Float64bits(p.rng.hi), p.rng.hiOpen)
+	case pkCIDR:
+		fmt.Fprintf(b, ":%s:%s:%d", p.ip.lo, p.ip.hi, p.ip.bits)
+	case pkAnythingBut:
+		fmt.Fprintf(b, ":%d:%q", p.ab.kind, p.ab.values)
+	}
+	b.WriteByte(';')
+}
+
+func buildSnapshot(rules []ruleEntry) *snapshot {
+	sn := &snapshot{root: &pathNode{field: -1}}
+	fieldIDs := map[string]int32{}
+	fieldOf := func(path string) int32 {
+		if id, ok := fieldIDs[path]; ok {
+			return id
+		}
+		id := int32(len(sn.fields))
+		fieldIDs[path] = id
+		sn.fields = append(sn.fields, &fieldIndex{})
+		n := sn.root
+		for _, seg := range strings.Split(path, ".") {
+			if n.children == nil {
+				n.children = map[string]*pathNode{}
+			}
+			c := n.children[seg]
+			if c == nil {
+				c = &pathNode{field: -1}
+				n.children[seg] = c
+			}
+			n = c
+		}
+		n.field = id
+		return id
+	}
+	ucondIDs := map[string]int32{}
+	var sig strings.Builder
+	var conds [][]int32 // per branch
+	for ri, r := range rules {
+		sn.rules = append(sn.rules, r.id)
+		for _, b := range r.c.branches {
+			var cs []int32
+			for fi := range b.fields {
+				f := &b.fields[fi]
+				field := fieldOf(f.path)
+				sig.Reset()
+				fmt.Fprintf(&sig, "%d|%v|", field, f.absent)
+				for pi := range f.preds {
+					predSig(&sig, &f.preds[pi])
+				}
+				u, ok := ucondIDs[sig.String()]
+				if !ok {
+					u = int32(len(sn.uconds))
+					ucondIDs[sig.String()] = u
+					sn.uconds = append(sn.uconds, ucond{field: field, preds: f.preds, absentOK: f.absent})
+				}
+				sn.uconds[u].refs++
+				cs = append(cs, u)
+			}
+			conds = append(conds, cs)
+			sn.branches = append(sn.branches, branchInfo{rule: int32(ri)})
+		}
+	}
+	for i := range sn.uconds {
+		u := &sn.uconds[i]
+		w := 0.0
+		for pi := range u.preds {
+			w += predWeight(&u.preds[pi])
+		}
+		u.cost = w * float64(u.refs)
+	}
+	groupOf := map[[2]int32]int{}
+	for bi, cs := range conds {
+		// Order the conditions: required ones first, then by cost.
+		slices.SortStableFunc(cs, func(a, b int32) int {
+			ua, ub := &sn.uconds[a], &sn.uconds[b]
+			if ua.absentOK != ub.absentOK {
+				if ua.absentOK {
+					return 1
+				}
+				return -1
+			}
+			switch {
+			case ua.cost < ub.cost:
+				return -1
+			case ua.cost > ub.cost:
+				return 1
+			}
+			return int(a - b)
+		})
+		br := &sn.branches[bi]
+		if len(cs) > 1 {
+			br.all = cs
+			br.multi = true
+			for _, u := range cs {
+				sn.fields[sn.uconds[u].field].record = true
+			}
+		}
+		if len(cs) == 0 || sn.uconds[cs[0]].absentOK {
+			br.rest = cs
+			sn.always = append(sn.always, int32(bi))
+			for _, u := range cs {
+				sn.fields[sn.uconds[u].field].record = true
+			}
+			continue
+		}
+		anchor, second := cs[0], int32(-1)
+		if len(cs) > 1 {
+			second = cs[1]
+			br.rest = cs[2:]
+		}
+		ua := &sn.uconds[anchor]
+		ua.indexed = true
+		key := [2]int32{anchor, second}
+		gi, ok := groupOf[key]
+		if !ok {
+			gi = len(ua.groups)
+			groupOf[key] = gi
+			ua.groups = append(ua.groups, anchorGroup{second: second})
+		}
+		ua.groups[gi].branches = append(ua.groups[gi].branches, int32(bi))
+	}
+	for ui := range sn.uconds {
+		u := &sn.uconds[ui]
+		if !u.indexed {
+			continue
+		}
+		fi := sn.fields[u.field]
+		fi.anchored = true
+		for pi := range u.preds {
+			fi.addPred(&u.preds[pi], int32(ui))
+		}
+	}
+	for _, f := range sn.fields {
+		f.finish()
+	}
+	return sn
+}
+
+// leafRec is one value recorded at a field that some branch verifies.
+// Derived forms (number key, fold, float) are computed on first use.
+type leafRec struct {
+	val        []byte
+	next       int32 // previous value of the same field, -1 at the end
+	trailStart int32
+	trailLen   int32
+	kind       uint8
+	have       uint8
+	num        float64
+	keyOff     int32
+	keyLen     int32
+	foldOff    int32
+	foldLen    int32
+}
+
+const (
+	haveNum = 1 << iota
+	numOK
+	haveKey
+	haveFold
+)
+
+// scratch is the per-Match working memory, pooled so that matching does not
+// allocate. Arrays indexed by condition, field or rule are stamped with an
+// epoch instead of being cleared.
+type scratch struct {
+	epoch uint32
+	sizes [3]int // uconds, fields, rules the arrays were sized for
+
+	uStamp    []uint32 // ucond result known this event
+	uRes      []bool
+	hits      []int32  // anchored uconds hit, in order
+	seen      []uint32 // field has a value (for exists:false)
+	head      []int32  // last recorded value of the field (valid when seen)
+	trailSeen []uint32 // field has a recorded value inside an array
+	ruleStamp []uint32
+	matched   []int32
+
+	leaves []leafRec
+	arena  []byte
+	arr    []int32 // (array id, index) pairs of the arrays around the current value
+	arrays int32
+	trails []int32 // flat (array id, index) pairs of recorded values
+
+	out  []int32
+	key  []byte
+	fold []byte
+	str  []byte
+	tmp  []int32
+	excl []int32
+
+	abMark  []uint32
+	abEpoch uint32
+
+	optStart []int32
+	opts     []int32
+	choice   []int32
+}
+
+func (st *scratch) reset(sn *snapshot) {
+	nu, nf, nr := len(sn.uconds), len(sn.fields), len(sn.rules)
+	if st.sizes != [3]int{nu, nf, nr} {
+		grow := func(s []uint32, n int) []uint32 {
+			if cap(s) < n {
+				return make([]uint32, n)
+			}
+			s = s[:n]
+			clear(s)
+			return s
+		}
+		st.uStamp = grow(st.uStamp, nu)
+		if cap(st.uRes) < nu {
+			st.uRes = make([]bool, nu)
+		}
+		st.uRes = st.uRes[:nu]
+		st.seen = grow(st.seen, nf)
+		st.trailSeen = grow(st.trailSeen, nf)
+		if cap(st.head) < nf {
+			st.head = make([]int32, nf)
+		}
+		st.head = st.head[:nf]
+		st.ruleStamp = grow(st.ruleStamp, nr)
+		st.sizes = [3]int{nu, nf, nr}
+		st.epoch = 0
+	}
+	st.epoch++
+	if st.epoch == 0 { // wrapped: clear everything
+		clear(st.uStamp)
+		clear(st.seen)
+		clear(st.trailSeen)
+		clear(st.ruleStamp)
+		st.epoch = 1
+	}
+	st.hits = st.hits[:0]
+	st.matched = st.matched[:0]
+	st.leaves = st.leaves[:0]
+	st.arena = st.arena[:0]
+	st.arr = st.arr[:0]
+	st.arrays = 0
+	st.trails = st.trails[:0]
+}
+
+func (st *scratch) nextArray() int32 {
+	st.arrays++
+	return st.arrays
+}
+
+// leaf takes one value at a field: records it when some branch verifies the
+// field, and probes the field's anchor index. stable says v outlives the
+// walk (a view of the event); otherwise it is copied when recorded.
+func (st *scratch) leaf(sn *snapshot, field int32, kind int, v []byte, stable bool) {
+	e := st.epoch
+	if st.seen[field] != e {
+		st.seen[field] = e
+		st.head[field] = -1
+	}
+	fi := sn.fields[field]
+	if fi.record {
+		if !stable && len(v) > 0 {
+			off := len(st.arena)
+			st.arena = append(st.arena, v...)
+			v = st.arena[off:len(st.arena):len(st.arena)]
+		}
+		l := leafRec{val: v, next: st.head[field], kind: uint8(kind), trailStart: int32(len(st.trails)), trailLen: int32(len(st.arr))}
+		if len(st.arr) > 0 {
+			st.trails = append(st.trails, st.arr...)
+			st.trailSeen[field] = e
+		}
+		st.head[field] = int32(len(st.leaves))
+		st.leaves = append(st.leaves, l)
+	}
+	if !fi.anchored {
+		return
+	}
+	out := fi.eval(st, kind, v, st.out[:0])
+	st.out = out
+	for _, u := range out {
+		if st.uStamp[u] != e {
+			st.uStamp[u] = e
+			st.uRes[u] = true
+			st.hits = append(st.hits, u)
+		}
+	}
+}
+
+func (sn *snapshot) match(st *scratch, dst []string, event []byte) ([]string, error) {
+	st.reset(sn)
+	w := walker{data: event, sn: sn, st: st}
+	w.run(sn.root)
+	if w.err != nil {
+		return dst, w.err
+	}
+	return sn.collect(st, dst), nil
+}
+
+// collect verifies the candidate branches after a walk and appends the ids
+// of the matching rules to dst, keeping dst in id order.
+func (sn *snapshot) collect(st *scratch, dst []string) []string {
+	for i := 0; i < len(st.hits); i++ {
+		for _, g := range sn.uconds[st.hits[i]].groups {
+			if g.second >= 0 && !st.condOK(sn, g.second) {
+				continue
+			}
+			for _, b := range g.branches {
+				sn.finishBranch(st, b)
+			}
+		}
+	}
+	for _, b := range sn.always {
+		sn.finishBranch(st, b)
+	}
+	if len(st.matched) == 0 {
+		return dst
+	}
+	// Rules are numbered in id order.
+	slices.Sort(st.matched)
+	prior := len(dst)
+	for _, r := range st.matched {
+		dst = append(dst, sn.rules[r])
+	}
+	if prior > 0 && dst[prior-1] > dst[prior] {
+		sort.Strings(dst)
+	}
+	return dst
+}
+
+// finishBranch verifies the remaining conditions of a candidate branch and
+// records its rule when they hold.
+func (sn *snapshot) finishBranch(st *scratch, b int32) {
+	br := &sn.branches[b]
+	if st.ruleStamp[br.rule] == st.epoch {
+		return
+	}
+	for _, u := range br.rest {
+		if !st.condOK(sn, u) {
+			return
+		}
+	}
+	if br.multi && !st.consistent(sn, br.all) {
+		return
+	}
+	st.ruleStamp[br.rule] = st.epoch
+	st.matched = append(st.matched, br.rule)
+}
+
+// condOK reports whether the event satisfies a condition, computing it at
+// most once per event.
+func (st *scratch) condOK(sn *snapshot, u int32) bool {
+	e := st.epoch
+	if st.uStamp[u] == e {
+		return st.uRes[u]
+	}
+	uc := &sn.uconds[u]
+	res := false
+	switch {
+	case st.seen[uc.field] != e:
+		res = uc.absentOK
+	case uc.indexed:
+		// Not hit by the index although the field has values.
+	default:
+		for l := st.head[uc.field]; l >= 0; l = st.leaves[l].next {
+			if st.leafOK(uc, l) {
+				res = true
+				break
+			}
+		}
+	}
+	st.uStamp[u] = e
+	st.uRes[u] = res
+	return res
+}
+
+// leafOK reports whether a recorded value satisfies any alternative of uc.
+func (st *scratch) leafOK(uc *ucond, l int32) bool {
+	for pi := range uc.preds {
+		if st.predOK(&uc.preds[pi], l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *scratch) numKey(l int32) string {
+	lr := &st.leaves[l]
+	if lr.have&haveKey == 0 {
+		off := len(st.arena)
+		st.arena = canonicalNumber(st.arena, lr.val, true)
+		lr.keyOff, lr.keyLen = int32(off), int32(len(st.arena)-off)
+		lr.have |= haveKey
+	}
+	return unsafeString(st.arena[lr.keyOff : lr.keyOff+lr.keyLen])
+}
+
+func (st *scratch) folded(l int32) string {
+	lr := &st.leaves[l]
+	if lr.have&haveFold == 0 {
+		off := len(st.arena)
+		st.arena = appendFold(st.arena, lr.val)
+		lr.foldOff, lr.foldLen = int32(off), int32(len(st.arena)-off)
+		lr.have |= haveFold
+	}
+	return unsafeString(st.arena[lr.foldOff : lr.foldOff+lr.foldLen])
+}
+
+// float is the value of a number for numeric matching; ok is false outside
+// AWS's supported range.
+func (st *scratch) float(l int32) (float64, bool) {
+	lr := &st.leaves[l]
+	if lr.have&haveNum == 0 {
+		lr.have |= haveNum
+		if x, ok := parseComparable(lr.val); ok {
+			lr.num = x
+			lr.have |= numOK
+		}
+	}
+	return lr.num, lr.have&numOK != 0
+}
+
+// parseComparable parses a JSON number for numeric matching, which AWS
+// supports within ±5e9.
+func parseComparable(v []byte) (float64, bool) {
+	x, err := strconv.ParseFloat(unsafeString(v), 64)
+	if (err == nil || isRangeErr(err)) && x >= -fiveBillion && x <= fiveBillion {
+		return x, true
+	}
+	return 0, false
+}
+
+// exactOK compares a recorded value with a typed exact-match key.
+func (st *scratch) exactOK(key string, l int32) bool {
+	lr := &st.leaves[l]
+	switch lr.kind {
+	case leafString:
+		return len(key) == len(lr.val)+1 && key[0] == keyString && key[1:] == unsafeString(lr.val)
+	case leafNumber:
+		return key[0] == keyNumber && key == st.numKey(l)
+	case leafTrue:
+		return key == string(rune(keyTrue))
+	case leafFalse:
+		return key == string(rune(keyFalse))
+	}
+	return key == string(rune(keyNull))
+}
+
+// predOK evaluates one alternative on a recorded value.
+func (st *scratch) predOK(p *pred, l int32) bool {
+	lr := &st.leaves[l]
+	str := lr.kind == leafString
+	switch p.kind {
+	case pkExact:
+		return st.exactOK(p.text, l)
+	case pkPrefix:
+		return str && strings.HasPrefix(unsafeString(lr.val), p.text)
+	case pkSuffix:
+		return str && strings.HasSuffix(unsafeString(lr.val), p.text)
+	case pkPrefixFold:
+		return str && strings.HasPrefix(st.folded(l), p.text)
+	case pkSuffixFold:
+		return str && strings.HasSuffix(st.folded(l), p.text)
+	case pkFold:
+		return str && st.folded(l) == p.text
+	case pkWildcard:
+		return str && p.glob.match(lr.val)
+	case pkNumeric:
+		if lr.kind != leafNumber {
+			return false
+		}
+		x, ok := st.float(l)
+		return ok && p.rng.contains(x)
+	case pkCIDR:
+		if !str {
+			return false
+		}
+		a, ok := parseIPLiteral(unsafeString(lr.val))
+		return ok && p.ip.contains(a)
+	case pkExists:
+		return true
+	case pkAnythingBut:
+		return !st.excluded(p.ab, l)
+	}
+	return false // pkAbsent: a present value never satisfies it
+}
+
+func (st *scratch) excluded(ab *anythingBut, l int32) bool {
+	lr := &st.leaves[l]
+	str := lr.kind == leafString
+	switch ab.kind {
+	case pkExact:
+		for _, v := range ab.values {
+			if st.exactOK(v, l) {
+				return true
+			}
+		}
+	case pkFold:
+		if str {
+			f := st.folded(l)
+			for _, v := range ab.values {
+				if f == v {
+					return true
+				}
+			}
+		}
+	case pkPrefix:
+		for _, v := range ab.values {
+			if str && strings.HasPrefix(unsafeString(lr.val), v) {
+				return true
+			}
+		}
+	case pkSuffix:
+		for _, v := range ab.values {
+			if str && strings.HasSuffix(unsafeString(lr.val), v) {
+				return true
+			}
+		}
+	case pkWildcard:
+		for _, g := range ab.globs {
+			if str && g.match(lr.val) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// consistent reports whether the branch's conditions can be satisfied by
+// values that agree on the element of every array they share: AWS matches
+// fields inside one array element together, never across elements. Only
+// conditions whose field has values inside arrays can conflict.
+func (st *scratch) consistent(sn *snapshot, conds []int32) bool {
+	e := st.epoch
+	st.optStart = st.optStart[:0]
+	st.opts = st.opts[:0]
+	for _, u := range conds {
+		uc := &sn.uconds[u]
+		if st.trailSeen[uc.field] != e {
+			continue
+		}
+		st.optStart = append(st.optStart, int32(len(st.opts)))
+		for l := st.head[uc.field]; l >= 0; l = st.leaves[l].next {
+			if st.leafOK(uc, l) {
+				st.opts = append(st.opts, l)
+			}
+		}
+		if int(st.optStart[len(st.optStart)-1]) == len(st.opts) {
+			return false
+		}
+	}
+	if len(st.optStart) < 2 {
+		return true
+	}
+	st.optStart = append(st.optStart, int32(len(st.opts)))
+	st.choice = st.choice[:0]
+	return st.search(0)
+}
+
+func (st *scratch) search(i int) bool {
+	if i == len(st.optStart)-1 {
+		return true
+	}
+	for _, l := range st.opts[st.optStart[i]:st.optStart[i+1]] {
+		ok := true
+		for _, o := range st.choice {
+			if !st.compatible(l, o) {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		st.choice = append(st.choice, l)
+		if st.search(i + 1) {
+			return true
+		}
+		st.choice = st.choice[:len(st.choice)-1]
+	}
+	return false
+}
+
+func (st *scratch) compatible(a, b int32) bool {
+	la, lb := &st.leaves[a], &st.leaves[b]
+	ta := st.trails[la.trailStart : la.trailStart+la.trailLen]
+	tb := st.trails[lb.trailStart : lb.trailStart+lb.trailLen]
+	for i := 0; i < len(ta); i += 2 {
+		for j := 0; j < len(tb); j += 2 {
+			if ta[i] == tb[j] && ta[i+1] != tb[j+1] {
+				return false
+			}
+		}
+	}
+	return true
+}
