@@ -6,8 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fail() { echo "LAMBDA SMOKE FAIL: $*" >&2; exit 1; }
-aws=${FOGBANK_SMOKE_CLIS%% *}
+clis="${FOGBANK_SMOKE_CLIS:-}"; aws=${clis%% *}
 [ -n "$aws" ] || aws=$(command -v aws) || fail "no aws CLI"
+awsx() { "$aws" --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+bfmt=()
+case "$($aws --version 2>&1)" in aws-cli/1.*) ;; *) bfmt=(--cli-binary-format raw-in-base64-out) ;; esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -22,12 +25,12 @@ with zipfile.ZipFile(os.path.join(d, "fn.zip"), "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr(info, open(os.path.join(d, "bootstrap"), "rb").read())
 PY
 name="smoke-fn-$$"
-$aws lambda create-function --function-name "$name" --runtime provided.al2023 --handler bootstrap \
+awsx lambda create-function --function-name "$name" --runtime provided.al2023 --handler bootstrap \
   --role arn:aws:iam::000000000000:role/smoke --zip-file "fileb://$work/fn.zip" --timeout 5 >/dev/null
-$aws lambda wait function-active-v2 --function-name "$name"
+awsx lambda wait function-active-v2 --function-name "$name"
 echo "ok: lambda create-function + wait function-active-v2"
 
-$aws lambda invoke --function-name "$name" --cli-binary-format raw-in-base64-out \
+awsx lambda invoke --function-name "$name" "${bfmt[@]}" \
   --payload '{"hello":"smoke"}' --log-type Tail "$work/out.json" >"$work/meta.json"
 grep -q '"hello":"smoke"' "$work/out.json" || fail "invoke payload: $(cat "$work/out.json")"
 python3 - "$work/meta.json" <<'PY' || fail "invoke log tail: $(cat "$work/meta.json")"
@@ -39,7 +42,7 @@ assert "START RequestId:" in tail and "REPORT RequestId:" in tail, tail
 PY
 echo "ok: lambda invoke (payload, LogType Tail)"
 
-$aws lambda invoke --function-name "$name" --cli-binary-format raw-in-base64-out \
+awsx lambda invoke --function-name "$name" "${bfmt[@]}" \
   --payload '{"action":"error","message":"smoke-error"}' "$work/err.json" >"$work/errmeta.json"
 grep -q '"FunctionError": "Unhandled"' "$work/errmeta.json" || fail "function error: $(cat "$work/errmeta.json")"
 grep -q 'smoke-error' "$work/err.json" || fail "error payload: $(cat "$work/err.json")"
@@ -47,17 +50,18 @@ echo "ok: lambda invoke -> FunctionError Unhandled"
 
 found=""
 for _ in $(seq 1 50); do
-  n=$($aws logs filter-log-events --log-group-name "/aws/lambda/$name" --filter-pattern '"REPORT RequestId"' \
+  n=$(awsx logs filter-log-events --log-group-name "/aws/lambda/$name" --filter-pattern '"REPORT RequestId"' \
     --query 'length(events)' --output text 2>/dev/null || echo 0)
   if [ "$n" -ge 2 ] 2>/dev/null; then found=1; break; fi
   sleep 0.1
 done
 [ -n "$found" ] || fail "no REPORT lines in /aws/lambda/$name"
-stream=$($aws logs describe-log-streams --log-group-name "/aws/lambda/$name" --query 'logStreams[0].logStreamName' --output text)
-$aws logs get-log-events --log-group-name "/aws/lambda/$name" --log-stream-name "$stream" --start-from-head \
-  --query 'events[].message' --output text | grep -q 'echo: {"hello":"smoke"}' || fail "get-log-events lacks function output"
+stream=$(awsx logs describe-log-streams --log-group-name "/aws/lambda/$name" --query 'logStreams[0].logStreamName' --output text)
+msgs=$(awsx logs get-log-events --log-group-name "/aws/lambda/$name" --log-stream-name "$stream" --start-from-head \
+  --query 'events[].message' --output text)
+case "$msgs" in *'echo: {"hello":"smoke"}'*) ;; *) fail "get-log-events lacks function output: $msgs" ;; esac
 echo "ok: aws logs filter-log-events / describe-log-streams / get-log-events"
 
-$aws lambda delete-function --function-name "$name"
-if $aws lambda get-function --function-name "$name" >/dev/null 2>&1; then fail "function still exists"; fi
+awsx lambda delete-function --function-name "$name" >/dev/null
+if awsx lambda get-function --function-name "$name" >/dev/null 2>&1; then fail "function still exists"; fi
 echo "ok: lambda delete-function"

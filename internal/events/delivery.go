@@ -152,10 +152,33 @@ type shard struct {
 	s       *Service
 	queue   string
 	backlog atomic.Int64 // tasks sent and not yet finished (this node)
+	// acks carries receipts of finished tasks to the shard's acker, so
+	// that one goroutine per shard (not every delivery) writes the
+	// deletions: fewer concurrent writers keep a flooded shard from
+	// crowding the storage other accounts' shards use.
+	acks chan string
 }
 
 func newShard(s *Service, i int) *shard {
-	return &shard{s: s, queue: fmt.Sprintf("events/shard/%02d", i)}
+	return &shard{s: s, queue: fmt.Sprintf("events/shard/%02d", i), acks: make(chan string, 1024)}
+}
+
+// acker deletes finished tasks until ctx ends. Receipts still queued at
+// shutdown are lost; their tasks are delivered again after a restart
+// (at least once).
+func (sh *shard) acker(ctx context.Context) {
+	defer sh.s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-sh.acks:
+			if err := sh.s.deps.Queues.Delete(ctx, sh.queue, r); err != nil && ctx.Err() == nil {
+				sh.s.log.Error("events: delete delivered task", "queue", sh.queue, "err", err)
+			}
+			sh.backlog.Add(-1)
+		}
+	}
 }
 
 func (sh *shard) send(ctx context.Context, tasks []task, delay time.Duration) error {
@@ -183,6 +206,8 @@ func (sh *shard) send(ctx context.Context, tasks []task, delay time.Duration) er
 func (sh *shard) run(ctx context.Context) {
 	s := sh.s
 	defer s.wg.Done()
+	s.wg.Add(1)
+	go sh.acker(ctx)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 	sem := make(chan struct{}, s.deps.ShardConcurrency)
@@ -226,10 +251,10 @@ func (sh *shard) run(ctx context.Context) {
 }
 
 func (sh *shard) finish(ctx context.Context, m storage.Message) {
-	if err := sh.s.deps.Queues.Delete(ctx, sh.queue, m.Receipt); err != nil && ctx.Err() == nil {
-		sh.s.log.Error("events: delete delivered task", "queue", sh.queue, "err", err)
+	select {
+	case sh.acks <- m.Receipt:
+	case <-ctx.Done():
 	}
-	sh.backlog.Add(-1)
 }
 
 // process makes one delivery attempt for a task.

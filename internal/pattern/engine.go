@@ -438,7 +438,7 @@ func (sn *snapshot) finishBranch(st *scratch, b int32) {
 			return
 		}
 	}
-	if br.multi && !st.consistent(sn, br.all) {
+	if br.multi && len(st.trails) > 0 && !st.consistent(sn, br.all) {
 		return
 	}
 	st.ruleStamp[br.rule] = st.epoch

@@ -50,13 +50,20 @@ func (a *affixIndex) suffixes(v []byte, out []int32) []int32 {
 	return out
 }
 
-// rangeIndex answers "which numeric intervals contain x" in O(log n + k): a
-// segment tree over the elementary slots between the distinct endpoints.
+// rangeIndex answers "which numeric intervals contain x": the distinct
+// finite endpoints cut the line into elementary slots (gaps and points);
+// each slot lists the intervals covering it (flat, one binary search per
+// query), or, when that table would be too large, a segment tree over the
+// slots holds them (O(log n + k)).
 type rangeIndex struct {
 	pending []rangeEntry
 	points  []float64
-	nodes   [][]int32
 	slots   int
+	// flat table: the ids of slot s are ids[start[s]:start[s+1]]
+	start []int32
+	ids   []int32
+	// segment tree, when the flat table is too large
+	nodes [][]int32
 }
 
 type rangeEntry struct {
@@ -71,12 +78,34 @@ func (ri *rangeIndex) empty() bool { return len(ri.pending) == 0 }
 // slot maps x to its elementary slot: 2i+1 is exactly points[i], 2i is the
 // open gap below points[i], 2*len(points) the gap above the last point.
 func (ri *rangeIndex) slot(x float64) int {
-	i := sort.SearchFloat64s(ri.points, x)
+	i := searchFloats(ri.points, x)
 	if i < len(ri.points) && ri.points[i] == x {
 		return 2*i + 1
 	}
 	return 2 * i
 }
+
+// span is the slots [lo, hi] an interval covers.
+func (ri *rangeIndex) span(r numRange) (lo, hi int) {
+	lo, hi = 0, ri.slots-1
+	if !math.IsInf(r.lo, 0) {
+		lo = ri.slot(r.lo)
+		if r.loOpen {
+			lo++
+		}
+	}
+	if !math.IsInf(r.hi, 0) {
+		hi = ri.slot(r.hi)
+		if r.hiOpen {
+			hi--
+		}
+	}
+	return lo, hi
+}
+
+// maxFlatRange bounds the flat table (entries per slot summed) relative to
+// the number of intervals and slots.
+const maxFlatRange = 16
 
 func (ri *rangeIndex) build() {
 	pts := make([]float64, 0, 2*len(ri.pending))
@@ -97,22 +126,40 @@ func (ri *rangeIndex) build() {
 	}
 	ri.points = uniq
 	ri.slots = 2*len(uniq) + 1
+	// Count the flat table's size with a difference array.
+	diff := make([]int, ri.slots+1)
+	for _, e := range ri.pending {
+		if lo, hi := ri.span(e.r); lo <= hi {
+			diff[lo]++
+			diff[hi+1]--
+		}
+	}
+	total, cur := 0, 0
+	count := make([]int32, ri.slots)
+	for s := 0; s < ri.slots; s++ {
+		cur += diff[s]
+		count[s] = int32(cur)
+		total += cur
+	}
+	if total <= maxFlatRange*(len(ri.pending)+ri.slots) {
+		ri.start = make([]int32, ri.slots+1)
+		for s := 0; s < ri.slots; s++ {
+			ri.start[s+1] = ri.start[s] + count[s]
+		}
+		ri.ids = make([]int32, total)
+		fill := append([]int32(nil), ri.start[:ri.slots]...)
+		for _, e := range ri.pending {
+			lo, hi := ri.span(e.r)
+			for s := lo; s <= hi; s++ {
+				ri.ids[fill[s]] = e.id
+				fill[s]++
+			}
+		}
+		return
+	}
 	ri.nodes = make([][]int32, 4*ri.slots)
 	for _, e := range ri.pending {
-		lo, hi := 0, ri.slots-1
-		if !math.IsInf(e.r.lo, 0) {
-			lo = ri.slot(e.r.lo)
-			if e.r.loOpen {
-				lo++
-			}
-		}
-		if !math.IsInf(e.r.hi, 0) {
-			hi = ri.slot(e.r.hi)
-			if e.r.hiOpen {
-				hi--
-			}
-		}
-		if lo <= hi {
+		if lo, hi := ri.span(e.r); lo <= hi {
 			ri.insert(1, 0, ri.slots-1, lo, hi, e.id)
 		}
 	}
@@ -132,8 +179,33 @@ func (ri *rangeIndex) insert(node, l, r, lo, hi int, id int32) {
 	}
 }
 
-func (ri *rangeIndex) query(x float64, out []int32) []int32 {
-	s := ri.slot(x)
+// queryText appends the intervals holding the JSON number v (none when v is
+// outside AWS's ±5e9), parsing v fully only when cheap bounds do not settle
+// its slot.
+func (ri *rangeIndex) queryText(v []byte, out []int32) []int32 {
+	if lo, hi, exact, ok := numBounds(v); ok {
+		if hi < -fiveBillion || lo > fiveBillion {
+			return out
+		}
+		if lo >= -fiveBillion && hi <= fiveBillion {
+			if exact {
+				return ri.querySlot(ri.slot(lo), out)
+			}
+			if s := ri.slot(lo); s == ri.slot(hi) {
+				return ri.querySlot(s, out)
+			}
+		}
+	}
+	if x, ok := parseComparable(v); ok {
+		return ri.querySlot(ri.slot(x), out)
+	}
+	return out
+}
+
+func (ri *rangeIndex) querySlot(s int, out []int32) []int32 {
+	if ri.start != nil {
+		return append(out, ri.ids[ri.start[s]:ri.start[s+1]]...)
+	}
 	node, l, r := 1, 0, ri.slots-1
 	for {
 		out = append(out, ri.nodes[node]...)
@@ -260,8 +332,12 @@ type fieldIndex struct {
 	abWild             wildIndex
 
 	needFold bool
-	needNum  bool // exact number keys present
+	needNum  bool // exact number keys present (in exact or anything-but tables)
+	abNum    bool // anything-but number keys present
 	needIP   bool
+	// exactFloats are the values of the exact number keys, sorted: a number
+	// whose bounds hold none of them cannot equal any key.
+	exactFloats []float64
 
 	anchored bool // some condition on this path is an anchor (probe the index)
 	record   bool // some branch verifies this path (record its values)
@@ -317,6 +393,7 @@ func (fi *fieldIndex) addPred(p *pred, cond int32) {
 				fi.abExact[v] = append(fi.abExact[v], pos)
 				if v[0] == keyNumber {
 					fi.needNum = true
+					fi.abNum = true
 				}
 			}
 		case pkFold:
@@ -347,6 +424,27 @@ func (fi *fieldIndex) finish() {
 	if !fi.ranges.empty() {
 		fi.ranges.build()
 	}
+	for k := range fi.exact {
+		if k[0] != keyNumber {
+			continue
+		}
+		x, err := strconv.ParseFloat(k[1:], 64)
+		if err != nil && !isRangeErr(err) {
+			fi.abNum = true // cannot prefilter: always build the key
+		}
+		fi.exactFloats = append(fi.exactFloats, x)
+	}
+	sort.Float64s(fi.exactFloats)
+}
+
+// numberKeyNeeded reports whether the exact-match key of the number v must
+// be built: some anything-but lists numbers, or v may equal an exact key.
+func (fi *fieldIndex) numberKeyNeeded(v []byte) bool {
+	if fi.abNum {
+		return true
+	}
+	lo, hi, _, ok := numBounds(v)
+	return !ok || anyIn(fi.exactFloats, lo, hi)
 }
 
 // leaf kinds seen while walking an event.
@@ -368,7 +466,7 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32
 		case leafString:
 			key = append(append(key, keyString), v...)
 		case leafNumber:
-			if fi.needNum {
+			if fi.needNum && fi.numberKeyNeeded(v) {
 				key = canonicalNumber(key, v, true)
 			} else {
 				key = append(key, keyNumber)
@@ -407,9 +505,7 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32
 			}
 		}
 	} else if kind == leafNumber && !fi.ranges.empty() {
-		if x, err := strconv.ParseFloat(unsafeString(v), 64); (err == nil || isRangeErr(err)) && x >= -fiveBillion && x <= fiveBillion {
-			out = fi.ranges.query(x, out)
-		}
+		out = fi.ranges.queryText(v, out)
 	}
 	if len(fi.ab) > 0 {
 		out = fi.evalAnythingBut(st, kind, v, folded, out)

@@ -98,7 +98,7 @@ func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch boo
 		st.Dedup = dedup
 		p.req.DedupID = dedup
 		if q.Attrs[attrDedupScope] == dedupScopeMessageGroup {
-			p.req.DedupID = *e.MessageGroupId + "\x00" + dedup
+			p.req.DedupID = *e.MessageGroupId + " " + dedup // ids never contain spaces
 		}
 		p.req.DedupWindow = dedupWindow
 	}

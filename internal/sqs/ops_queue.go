@@ -262,6 +262,9 @@ func (s *Service) deleteQueue(ctx context.Context, rc *reqCtx) (any, error) {
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
 	}
 	s.metrics.forget(q)
+	s.expireMu.Lock()
+	delete(s.lastExpire, q.storageName())
+	s.expireMu.Unlock()
 	return nil, nil
 }
 

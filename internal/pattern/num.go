@@ -1,0 +1,127 @@
+package pattern
+
+import "math"
+
+// Numbers in events are tested against numeric ranges and exact numeric
+// values. Parsing every number fully (strconv.ParseFloat) dominates the cost
+// of events with many numbers, so the matcher first computes cheap bounds:
+// numBounds gives an interval that certainly holds ParseFloat's result, and
+// only when that interval straddles a boundary that matters is the number
+// parsed exactly.
+
+// exactPow10 holds the powers of ten that float64 represents exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// numBoundsSlack is the relative width of the interval numBounds returns
+// when it cannot be exact: far above the few ulps (about 2.2e-16 each) that
+// the approximation can be off by.
+const numBoundsSlack = 1e-13
+
+// numBounds returns lo <= hi such that strconv.ParseFloat(v) lies in
+// [lo, hi] for a valid JSON number v; exact reports lo == hi == that value.
+// ok is false when no cheap bound is available.
+func numBounds(v []byte) (lo, hi float64, exact, ok bool) {
+	i := 0
+	neg := false
+	if i < len(v) && v[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	nd := 0      // digits accumulated into mant (leading zeros excluded)
+	exp := 0     // decimal exponent to apply to mant
+	dropped := false
+	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+		switch {
+		case nd < 19:
+			if mant != 0 || v[i] != '0' {
+				nd++
+			}
+			mant = mant*10 + uint64(v[i]-'0')
+		default:
+			exp++
+			dropped = dropped || v[i] != '0'
+		}
+	}
+	if i < len(v) && v[i] == '.' {
+		for i++; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			if nd < 19 {
+				if mant != 0 || v[i] != '0' {
+					nd++
+				}
+				mant = mant*10 + uint64(v[i]-'0')
+				exp--
+			} else {
+				dropped = dropped || v[i] != '0'
+			}
+		}
+	}
+	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(v) && (v[i] == '+' || v[i] == '-') {
+			eneg = v[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
+			if e > 10000 {
+				return 0, 0, false, false
+			}
+			e = e*10 + int(v[i]-'0')
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(v) {
+		return 0, 0, false, false
+	}
+	if mant == 0 && !dropped {
+		return 0, 0, true, true
+	}
+	x := float64(mant)
+	if !dropped && mant <= 1<<53 && exp >= -22 && exp <= 22 {
+		// Both operands exact: one correctly rounded operation, as ParseFloat.
+		if exp < 0 {
+			x /= exactPow10[-exp]
+		} else {
+			x *= exactPow10[exp]
+		}
+		if neg {
+			x = -x
+		}
+		return x, x, true, true
+	}
+	if exp < -280 || exp > 280 {
+		return 0, 0, false, false
+	}
+	x *= math.Pow10(exp)
+	if neg {
+		x = -x
+	}
+	d := math.Abs(x) * numBoundsSlack
+	return x - d, x + d, false, true
+}
+
+// searchFloats is the first index i with a[i] >= x (len(a) if none).
+func searchFloats(a []float64, x float64) int {
+	lo, hi := 0, len(a)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if a[m] < x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// anyIn reports whether the sorted a holds a value in [lo, hi].
+func anyIn(a []float64, lo, hi float64) bool {
+	i := searchFloats(a, lo)
+	return i < len(a) && a[i] <= hi
+}

@@ -1,0 +1,64 @@
+package pattern
+
+import (
+	"fmt"
+	"math/rand"
+	"strconv"
+	"testing"
+)
+
+// checkNumBounds fails when numBounds' interval misses ParseFloat's value.
+func checkNumBounds(t *testing.T, s string) {
+	t.Helper()
+	want, err := strconv.ParseFloat(s, 64)
+	if err != nil && !isRangeErr(err) {
+		return
+	}
+	lo, hi, exact, ok := numBounds([]byte(s))
+	if !ok {
+		return
+	}
+	if exact && lo != want {
+		t.Fatalf("numBounds(%s) exact %v, ParseFloat %v", s, lo, want)
+	}
+	if lo > want || hi < want || lo > hi {
+		t.Fatalf("numBounds(%s) = [%v, %v], ParseFloat %v", s, lo, hi, want)
+	}
+}
+
+func TestNumBounds(t *testing.T) {
+	for _, s := range []string{"0", "-0", "0.0", "1", "-1", "37.807807921694092", "-122.362578586931235",
+		"9007199254740993", "9007199254740992", "123456789012345678901234567890", "1e22", "1e23", "4.9e-324",
+		"1e-400", "1e400", "0.1", "5000000000", "5000000000.0000001", "-5e9", "1.7976931348623157e308",
+		"0.000000000000000000000000000001", "12345678901234567890.5e-3", "2.2250738585072014e-308"} {
+		checkNumBounds(t, s)
+	}
+	r := rand.New(rand.NewSource(1))
+	for i := 0; i < 200000; i++ {
+		var s string
+		switch i % 4 {
+		case 0:
+			s = strconv.FormatFloat((r.Float64()-0.5)*1e10, 'f', r.Intn(20), 64)
+		case 1:
+			s = strconv.FormatFloat(r.NormFloat64()*1e3, 'g', -1, 64)
+		case 2:
+			s = fmt.Sprintf("%d.%d", r.Int63()-r.Int63(), r.Int63())
+		default:
+			s = fmt.Sprintf("%de%d", r.Int63n(1e18), r.Intn(80)-40)
+		}
+		checkNumBounds(t, s)
+	}
+}
+
+func FuzzNumBounds(f *testing.F) {
+	for _, s := range []string{"0", "-1.5", "37.807807921694092", "1e22", "123456789012345678901234567890"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := walker{data: []byte(s)}
+		if !w.number() || w.pos != len(s) {
+			return // not a JSON number
+		}
+		checkNumBounds(t, s)
+	})
+}
