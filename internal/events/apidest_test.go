@@ -227,7 +227,7 @@ func TestE2EAPIDestinationAuthTypes(t *testing.T) {
 			OAuthHttpParameters: &types.ConnectionHttpParameters{BodyParameters: []types.ConnectionBodyParameter{{Key: aws.String("grant_type"), Value: aws.String("client_credentials")}}},
 		},
 	})
-		d := waitConnState(t, a, "oauth", types.ConnectionStateAuthorized)
+	d := waitConnState(t, a, "oauth", types.ConnectionStateAuthorized)
 	if d.AuthParameters.OAuthParameters.ClientParameters == nil || aws.ToString(d.AuthParameters.OAuthParameters.ClientParameters.ClientID) != "cid" {
 		t.Fatalf("oauth connection: %+v", d.AuthParameters.OAuthParameters)
 	}

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -179,11 +180,11 @@ func TestTrailEventOnDefaultBus(t *testing.T) {
 	h.call("PutTargets", map[string]any{"Rule": "reads-plain", "Targets": []map[string]any{{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:111111111111:plain"}}})
 	rec := trail.Record{EventSource: "sqs.amazonaws.com", EventName: "CreateQueue", AWSRegion: "us-east-1", RecipientAccountID: "111111111111", EventTime: "2024-05-01T12:00:00Z"}
 	raw, _ := json.Marshal(rec)
-	h.svc.onTrailRecord(nil, rec, raw)
+	h.svc.onTrailRecord(context.Background(), rec, raw)
 	ro := rec
 	ro.EventName, ro.ReadOnly = "ListQueues", true
 	rawRO, _ := json.Marshal(ro)
-	h.svc.onTrailRecord(nil, ro, rawRO)
+	h.svc.onTrailRecord(context.Background(), ro, rawRO)
 	waitFor(t, "trail event", func() bool { return len(h.sqs.get(queueA)) == 1 })
 	waitFor(t, "read-only trail event", func() bool { return len(h.sqs.get("arn:aws:sqs:us-east-1:111111111111:reads")) == 1 })
 	waitFor(t, "idle", h.idle)
@@ -282,7 +283,7 @@ func TestMultiAccountActivityFlow(t *testing.T) {
 		{EventSource: "iam.amazonaws.com", EventName: "CreateAccessKey", AWSRegion: "us-east-1", RecipientAccountID: a, EventTime: "2024-05-01T12:00:01Z"},
 	} {
 		raw, _ := json.Marshal(rec)
-		h.svc.onTrailRecord(nil, rec, raw)
+		h.svc.onTrailRecord(context.Background(), rec, raw)
 	}
 	waitFor(t, "priority", func() bool { return len(h.sqs.get(priority)) == 1 })
 	waitFor(t, "standard", func() bool { return len(h.sqs.get(standard)) == 1 })

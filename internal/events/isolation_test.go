@@ -35,13 +35,6 @@ func (f *slowSQS) SendEventsMessage(ctx context.Context, m SQSMessage) (string, 
 	return "id", nil
 }
 
-func (f *slowSQS) at(body string) (time.Time, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, ok := f.arrived[body]
-	return t, ok
-}
-
 // quietLatencies puts n events one at a time for the quiet account and
 // returns each one's PutEvents-to-delivery latency.
 func quietLatencies(t *testing.T, h *harness, f *slowSQS, acct string, n int, tag string) []time.Duration {

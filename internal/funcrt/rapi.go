@@ -152,12 +152,6 @@ func (a *runtimeAPI) withdraw(inv *invocation) bool {
 	return false
 }
 
-func (a *runtimeAPI) wasDelivered(inv *invocation) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return inv.delivered
-}
-
 // completeLocked records the answer for the invocation in flight.
 func (a *runtimeAPI) completeLocked(inv *invocation, o outcome) {
 	inv.out = o

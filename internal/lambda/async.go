@@ -210,7 +210,7 @@ func (e *asyncEngine) process(ctx context.Context, shard string, m storage.Messa
 		return
 	}
 	ref := fnRef{Account: ev.Account, Region: ev.Region, Name: ev.Name, Qualifier: ev.Qualifier}
-	res, err := s.resolve(ctx, ref)
+	res, err := s.resolveHot(ctx, ref)
 	if err != nil {
 		// The function (or qualifier) is gone: nothing can run it.
 		s.m.asyncDropped.WithLabelValues(ev.Name, "FunctionDeleted").Inc()
@@ -221,7 +221,7 @@ func (e *asyncEngine) process(ctx context.Context, shard string, m storage.Messa
 	if eqQual == "" {
 		eqQual = latest
 	}
-	ec, _, err := getJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, ref.key()+"/"+eqQual)
+	ec, _, err := hotJSON[eventConfig](ctx, s.meta, nsEventConfig, ref.key()+"/"+eqQual)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		_ = q.ChangeVisibility(ctx, shard, m.Receipt, s.deps.Clock.Now(), asyncPoll)
 		return

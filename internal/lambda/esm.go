@@ -471,7 +471,7 @@ func (g *esmEngine) handle(ctx context.Context, e esmRecord, matcher *pattern.Ma
 	if err != nil {
 		return
 	}
-	res, err := s.resolve(ctx, ref)
+	res, err := s.resolveHot(ctx, ref)
 	if err != nil {
 		return // messages become visible again and follow the queue's redrive policy
 	}

@@ -26,8 +26,12 @@ import (
 	"github.com/fogbank/fogbank/internal/testenv"
 )
 
-// handlerZip is the test handler (testdata/handler) built as bootstrap and zipped.
-var handlerZip []byte
+// handlerZip is the test handler (testdata/handler) built as bootstrap and
+// zipped; handlerBin is the built bootstrap (for baselines that exec it).
+var (
+	handlerZip []byte
+	handlerBin string
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -41,6 +45,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bootstrap")
+	handlerBin = bin
 	cmd := exec.Command("go", "build", "-o", bin, "./testdata/handler")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -54,7 +54,11 @@ func (s *Service) pickVersion(ctx context.Context, res *resolved) error {
 	for v, w := range res.alias.Weights {
 		acc += w
 		if x < acc {
-			cfg, err := s.loadVersion(ctx, res.ref, v)
+			load := s.loadVersion
+			if res.hot {
+				load = s.loadVersionHot
+			}
+			cfg, err := load(ctx, res.ref, v)
 			if err != nil {
 				return err
 			}
@@ -89,7 +93,6 @@ func (s *Service) run(ctx context.Context, res resolved, payload []byte, o invok
 	start := time.Now()
 	out, err := e.mgr.Invoke(ctx, funcrt.Request{RequestID: o.requestID, Payload: payload,
 		InvokedFunctionARN: arn, ClientContext: o.clientContext})
-	s.sink.poke()
 	var te *funcrt.ThrottleError
 	switch {
 	case errors.As(err, &te):
@@ -147,7 +150,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 		clientCtx = string(b)
 	}
 	ctx := r.Context()
-	res, err := s.resolve(ctx, ref)
+	res, err := s.resolveHot(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -199,7 +202,7 @@ func (s *Service) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request, call
 	if len(payload) > maxAsyncPayload {
 		return errRequestTooLarge(fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxAsyncPayload))
 	}
-	res, err := s.resolve(r.Context(), ref)
+	res, err := s.resolveHot(r.Context(), ref)
 	if err != nil {
 		return err
 	}
@@ -232,7 +235,7 @@ func (s *Service) InvokeInternal(ctx context.Context, functionARN string, payloa
 	if err != nil {
 		return InvokeResult{}, err
 	}
-	res, err := s.resolve(ctx, ref)
+	res, err := s.resolveHot(ctx, ref)
 	if err != nil {
 		return InvokeResult{}, err
 	}

@@ -12,10 +12,10 @@ import (
 	"github.com/fogbank/fogbank/internal/logs"
 )
 
-// logFlushInterval batches function output into CloudWatch Logs writes.
-// It is I/O batching, not an AWS-visible delay, so it runs on real time
-// (a stopped test clock must not hold logs back); every invocation also
-// triggers a flush when it ends.
+// logFlushInterval batches function output into CloudWatch Logs writes
+// (one append per stream per interval, off the request path, however many
+// invocations ran). It is I/O batching, not an AWS-visible delay, so it
+// runs on real time (a stopped test clock must not hold logs back).
 const logFlushInterval = 100 * time.Millisecond
 
 // logSink buffers function log lines per stream and writes them to the
@@ -26,7 +26,6 @@ type logSink struct {
 
 	mu   sync.Mutex
 	bufs map[streamKey][]logs.Event
-	kick chan struct{}
 	// flushMu serialises flushes so a stream's batches stay in order.
 	flushMu sync.Mutex
 }
@@ -34,7 +33,7 @@ type logSink struct {
 type streamKey struct{ account, region, group, stream string }
 
 func newLogSink(w LogWriter, log *slog.Logger) *logSink {
-	return &logSink{w: w, log: log, bufs: map[streamKey][]logs.Event{}, kick: make(chan struct{}, 1)}
+	return &logSink{w: w, log: log, bufs: map[streamKey][]logs.Event{}}
 }
 
 func (k *logSink) start(wg *sync.WaitGroup, ctx context.Context) {
@@ -51,19 +50,10 @@ func (k *logSink) start(wg *sync.WaitGroup, ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-			case <-k.kick:
 			}
 			k.flushAll(ctx)
 		}
 	}()
-}
-
-// poke asks for a flush soon.
-func (k *logSink) poke() {
-	select {
-	case k.kick <- struct{}{}:
-	default:
-	}
 }
 
 func (k *logSink) add(key streamKey, e logs.Event) {
@@ -128,9 +118,6 @@ func (a *accountSink) WriteLog(e funcrt.LogEvent) {
 		}
 	}
 	a.k.add(streamKey{a.account, a.region, e.LogGroup, e.LogStream}, logs.Event{Time: e.Time, Message: msg})
-	if strings.HasPrefix(e.Message, "REPORT RequestId:") {
-		a.k.poke()
-	}
 }
 
 // jsonLine renders a line in Lambda's JSON log format and applies the log

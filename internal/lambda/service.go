@@ -95,6 +95,7 @@ type Deps struct {
 // execution environment.
 type Service struct {
 	deps  Deps
+	meta  *cachingMeta // deps.Meta, with the invoke path's hot cache
 	cfg   Config
 	log   *slog.Logger
 	codec protocol.Codec
@@ -127,6 +128,8 @@ func New(deps Deps) *Service {
 		deps.WorkDir = abs
 	}
 	s := &Service{deps: deps, cfg: deps.Config.withDefaults(), log: deps.Logger}
+	s.meta = newCachingMeta(deps.Meta)
+	s.deps.Meta = s.meta
 	s.codec = protocol.Codec{Kind: protocol.RESTJSON, Logger: deps.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.m = newMetrics(deps.Registerer)

@@ -95,6 +95,8 @@ type resolved struct {
 	cfg fnConfig
 	// alias is set when the qualifier named an alias.
 	alias *aliasRecord
+	// hot is set when the records came from the hot cache (resolveHot).
+	hot bool
 }
 
 // resolve loads the function and the configuration the qualifier selects

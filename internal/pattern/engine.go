@@ -25,26 +25,32 @@ type ruleEntry struct {
 type ucond struct {
 	field    int32
 	preds    []pred
-	absentOK bool // one alternative is exists:false: absence satisfies it
-	indexed  bool // some branch anchors on it: its hits come from the field index
+	absentOK bool  // one alternative is exists:false: absence satisfies it
+	indexed  bool  // some branch anchors on it: its hits come from the field index
+	root     int32 // trie node of the branches anchored on it, or -1
 	refs     int32
 	cost     float64
-	groups   []anchorGroup // branches anchored here, grouped by their second condition
 }
 
-// anchorGroup is the branches anchored on one ucond that share their second
-// condition (-1: they have none); a failed second rejects them all at once.
-type anchorGroup struct {
-	second   int32
-	branches []int32
+// trieNode is a state of the verification trie. Each branch is a path from
+// the root of its anchor's trie: its conditions in increasing cost. A node
+// is entered when its condition holds; the branches ending there match.
+// Branches that share their cheapest conditions share nodes, so a failed
+// condition rejects all of them at once and a held one is checked once.
+type trieNode struct {
+	cond     int32   // ucond checked on entering
+	children []int32 // nodes
+	solo     []int32 // rules of one branch ending here (reached once per event)
+	rules    []int32 // rules of several branches ending here
+	branches []int32 // the branches ending here
+	multi    bool    // some branch ending here has several conditions (array check)
 }
 
 // branchInfo is one conjunction of one rule.
 type branchInfo struct {
 	rule  int32
-	rest  []int32 // conditions left to verify after the anchor and the group's second
-	all   []int32 // every condition, for the array-element check (nil: single condition)
-	multi bool
+	all   []int32 // its conditions, cheapest first
+	multi bool    // several conditions: values from arrays must agree on elements
 }
 
 // snapshot is an immutable compiled rule set.
@@ -52,6 +58,7 @@ type snapshot struct {
 	root     *pathNode
 	fields   []*fieldIndex
 	uconds   []ucond
+	nodes    []trieNode
 	branches []branchInfo
 	always   []int32 // branches with no required condition: verified on every event
 	rules    []string
@@ -171,7 +178,10 @@ func buildSnapshot(rules []ruleEntry) *snapshot {
 		}
 		u.cost = w * float64(u.refs)
 	}
-	groupOf := map[[2]int32]int{}
+	childOf := map[[2]int32]int32{} // (parent node, ucond) → node
+	for i := range sn.uconds {
+		sn.uconds[i].root = -1
+	}
 	for bi, cs := range conds {
 		// Order the conditions: required ones first, then by cost.
 		slices.SortStableFunc(cs, func(a, b int32) int {
@@ -191,36 +201,45 @@ func buildSnapshot(rules []ruleEntry) *snapshot {
 			return int(a - b)
 		})
 		br := &sn.branches[bi]
-		if len(cs) > 1 {
-			br.all = cs
-			br.multi = true
+		br.all = cs
+		br.multi = len(cs) > 1
+		if br.multi {
 			for _, u := range cs {
 				sn.fields[sn.uconds[u].field].record = true
 			}
 		}
 		if len(cs) == 0 || sn.uconds[cs[0]].absentOK {
-			br.rest = cs
 			sn.always = append(sn.always, int32(bi))
 			for _, u := range cs {
 				sn.fields[sn.uconds[u].field].record = true
 			}
 			continue
 		}
-		anchor, second := cs[0], int32(-1)
-		if len(cs) > 1 {
-			second = cs[1]
-			br.rest = cs[2:]
+		ua := &sn.uconds[cs[0]]
+		if ua.root < 0 {
+			ua.indexed = true
+			ua.root = int32(len(sn.nodes))
+			sn.nodes = append(sn.nodes, trieNode{cond: cs[0]})
 		}
-		ua := &sn.uconds[anchor]
-		ua.indexed = true
-		key := [2]int32{anchor, second}
-		gi, ok := groupOf[key]
-		if !ok {
-			gi = len(ua.groups)
-			groupOf[key] = gi
-			ua.groups = append(ua.groups, anchorGroup{second: second})
+		n := ua.root
+		for _, u := range cs[1:] {
+			c, ok := childOf[[2]int32{n, u}]
+			if !ok {
+				c = int32(len(sn.nodes))
+				childOf[[2]int32{n, u}] = c
+				sn.nodes = append(sn.nodes, trieNode{cond: u})
+				sn.nodes[n].children = append(sn.nodes[n].children, c)
+			}
+			n = c
 		}
-		ua.groups[gi].branches = append(ua.groups[gi].branches, int32(bi))
+		node := &sn.nodes[n]
+		if len(rules[br.rule].c.branches) == 1 {
+			node.solo = append(node.solo, br.rule)
+		} else {
+			node.rules = append(node.rules, br.rule)
+		}
+		node.branches = append(node.branches, int32(bi))
+		node.multi = node.multi || br.multi
 	}
 	for ui := range sn.uconds {
 		u := &sn.uconds[ui]
@@ -398,15 +417,8 @@ func (sn *snapshot) match(st *scratch, dst []string, event []byte) ([]string, er
 // collect verifies the candidate branches after a walk and appends the ids
 // of the matching rules to dst, keeping dst in id order.
 func (sn *snapshot) collect(st *scratch, dst []string) []string {
-	for i := 0; i < len(st.hits); i++ {
-		for _, g := range sn.uconds[st.hits[i]].groups {
-			if g.second >= 0 && !st.condOK(sn, g.second) {
-				continue
-			}
-			for _, b := range g.branches {
-				sn.finishBranch(st, b)
-			}
-		}
+	for _, u := range st.hits {
+		sn.visit(st, sn.uconds[u].root)
 	}
 	for _, b := range sn.always {
 		sn.finishBranch(st, b)
@@ -426,14 +438,43 @@ func (sn *snapshot) collect(st *scratch, dst []string) []string {
 	return dst
 }
 
-// finishBranch verifies the remaining conditions of a candidate branch and
-// records its rule when they hold.
+// visit enters a trie node whose condition holds: its branches match, and
+// its children whose conditions hold are entered in turn.
+func (sn *snapshot) visit(st *scratch, n int32) {
+	node := &sn.nodes[n]
+	e := st.epoch
+	if node.multi && len(st.trails) > 0 {
+		for _, b := range node.branches {
+			br := &sn.branches[b]
+			if st.ruleStamp[br.rule] != e && st.consistent(sn, br.all) {
+				st.ruleStamp[br.rule] = e
+				st.matched = append(st.matched, br.rule)
+			}
+		}
+	} else {
+		st.matched = append(st.matched, node.solo...)
+		for _, r := range node.rules {
+			if st.ruleStamp[r] != e {
+				st.ruleStamp[r] = e
+				st.matched = append(st.matched, r)
+			}
+		}
+	}
+	for _, c := range node.children {
+		if st.condOK(sn, sn.nodes[c].cond) {
+			sn.visit(st, c)
+		}
+	}
+}
+
+// finishBranch verifies every condition of a branch that has no anchor
+// (only exists:false-like conditions) and records its rule when they hold.
 func (sn *snapshot) finishBranch(st *scratch, b int32) {
 	br := &sn.branches[b]
 	if st.ruleStamp[br.rule] == st.epoch {
 		return
 	}
-	for _, u := range br.rest {
+	for _, u := range br.all {
 		if !st.condOK(sn, u) {
 			return
 		}

@@ -64,6 +64,9 @@ type rangeIndex struct {
 	ids   []int32
 	// segment tree, when the flat table is too large
 	nodes [][]int32
+	// openEnds: some interval reaches below the first or above the last
+	// point (numbers out there can match).
+	openEnds bool
 }
 
 type rangeEntry struct {
@@ -126,6 +129,9 @@ func (ri *rangeIndex) build() {
 	}
 	ri.points = uniq
 	ri.slots = 2*len(uniq) + 1
+	for _, e := range ri.pending {
+		ri.openEnds = ri.openEnds || math.IsInf(e.r.lo, 0) || math.IsInf(e.r.hi, 0)
+	}
 	// Count the flat table's size with a difference array.
 	diff := make([]int, ri.slots+1)
 	for _, e := range ri.pending {
@@ -183,8 +189,12 @@ func (ri *rangeIndex) insert(node, l, r, lo, hi int, id int32) {
 // outside AWS's ±5e9), parsing v fully only when cheap bounds do not settle
 // its slot.
 func (ri *rangeIndex) queryText(v []byte, out []int32) []int32 {
+	first, last := ri.points[0], ri.points[len(ri.points)-1]
+	if !ri.openEnds && v[0] == '-' && first > 0 {
+		return out // v <= 0 lies below every interval
+	}
 	if lo, hi, exact, ok := numBounds(v); ok {
-		if hi < -fiveBillion || lo > fiveBillion {
+		if hi < -fiveBillion || lo > fiveBillion || (!ri.openEnds && (hi < first || lo > last)) {
 			return out
 		}
 		if lo >= -fiveBillion && hi <= fiveBillion {
@@ -315,7 +325,8 @@ func (w *wildIndex) query(v []byte, tmp []int32, out []int32) ([]int32, []int32)
 
 // fieldIndex holds every alternative, of every rule, that tests one path.
 type fieldIndex struct {
-	exact                  map[string][]int32
+	exact                  map[string][]int32 // typed keys of non-strings
+	exactStr               map[string][]int32 // strings, untyped
 	fold                   map[string][]int32
 	prefix, suffix         affixIndex
 	prefixFold, suffixFold affixIndex
@@ -327,7 +338,8 @@ type fieldIndex struct {
 	// anything-but: ab[i] is the condition of the i-th anything-but; the
 	// tables map a value to the positions it excludes.
 	ab                 []int32
-	abExact, abFold    map[string][]int32
+	abExact, abFold    map[string][]int32 // abExact: typed keys of non-strings
+	abExactStr         map[string][]int32
 	abPrefix, abSuffix affixIndex
 	abWild             wildIndex
 
@@ -346,6 +358,13 @@ type fieldIndex struct {
 func (fi *fieldIndex) addPred(p *pred, cond int32) {
 	switch p.kind {
 	case pkExact:
+		if p.text[0] == keyString {
+			if fi.exactStr == nil {
+				fi.exactStr = map[string][]int32{}
+			}
+			fi.exactStr[p.text[1:]] = append(fi.exactStr[p.text[1:]], cond)
+			break
+		}
 		if fi.exact == nil {
 			fi.exact = map[string][]int32{}
 		}
@@ -386,10 +405,17 @@ func (fi *fieldIndex) addPred(p *pred, cond int32) {
 		ab := p.ab
 		switch ab.kind {
 		case pkExact:
-			if fi.abExact == nil {
-				fi.abExact = map[string][]int32{}
-			}
 			for _, v := range ab.values {
+				if v[0] == keyString {
+					if fi.abExactStr == nil {
+						fi.abExactStr = map[string][]int32{}
+					}
+					fi.abExactStr[v[1:]] = append(fi.abExactStr[v[1:]], pos)
+					continue
+				}
+				if fi.abExact == nil {
+					fi.abExact = map[string][]int32{}
+				}
 				fi.abExact[v] = append(fi.abExact[v], pos)
 				if v[0] == keyNumber {
 					fi.needNum = true
@@ -443,6 +469,9 @@ func (fi *fieldIndex) numberKeyNeeded(v []byte) bool {
 	if fi.abNum {
 		return true
 	}
+	if len(fi.exactFloats) == 0 || (v[0] == '-' && fi.exactFloats[0] > 0) {
+		return false
+	}
 	lo, hi, _, ok := numBounds(v)
 	return !ok || anyIn(fi.exactFloats, lo, hi)
 }
@@ -460,11 +489,13 @@ const (
 // unescaped string or the number text.
 func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32 {
 	out = append(out, fi.exists...)
-	if fi.exact != nil || fi.abExact != nil {
+	if kind == leafString {
+		if fi.exactStr != nil {
+			out = append(out, fi.exactStr[unsafeString(v)]...)
+		}
+	} else if fi.exact != nil || fi.abExact != nil {
 		key := st.key[:0]
 		switch kind {
-		case leafString:
-			key = append(append(key, keyString), v...)
 		case leafNumber:
 			if fi.needNum && fi.numberKeyNeeded(v) {
 				key = canonicalNumber(key, v, true)
@@ -515,10 +546,13 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32
 
 func (fi *fieldIndex) evalAnythingBut(st *scratch, kind int, v, folded []byte, out []int32) []int32 {
 	ex := st.excl[:0]
-	if fi.abExact != nil {
+	if kind != leafString && fi.abExact != nil {
 		ex = append(ex, fi.abExact[unsafeString(st.key)]...)
 	}
 	if kind == leafString {
+		if fi.abExactStr != nil {
+			ex = append(ex, fi.abExactStr[unsafeString(v)]...)
+		}
 		if fi.abFold != nil {
 			ex = append(ex, fi.abFold[unsafeString(folded)]...)
 		}

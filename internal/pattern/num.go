@@ -29,8 +29,8 @@ func numBounds(v []byte) (lo, hi float64, exact, ok bool) {
 		i++
 	}
 	var mant uint64
-	nd := 0      // digits accumulated into mant (leading zeros excluded)
-	exp := 0     // decimal exponent to apply to mant
+	nd := 0  // digits accumulated into mant (leading zeros excluded)
+	exp := 0 // decimal exponent to apply to mant
 	dropped := false
 	for ; i < len(v) && v[i] >= '0' && v[i] <= '9'; i++ {
 		switch {

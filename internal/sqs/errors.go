@@ -111,18 +111,6 @@ func errResourceNotFound(msg string) *protocol.Error {
 	return sqsErr("ResourceNotFoundException", "ResourceNotFoundException", http.StatusNotFound, "%s", msg)
 }
 
-func errInvalidAddress(addr string) *protocol.Error {
-	return sqsErr("InvalidAddress", "InvalidAddress", http.StatusNotFound, "The address %s is not valid for this endpoint.", addr)
-}
-
-func errOverLimit(format string, args ...any) *protocol.Error {
-	return sqsErr("OverLimit", "OverLimit", http.StatusForbidden, format, args...)
-}
-
-func errUnsupportedOperation(format string, args ...any) *protocol.Error {
-	return sqsErr("UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", http.StatusBadRequest, format, args...)
-}
-
 // errInvalidQueryAction is SQS's answer to an unknown query Action.
 func errInvalidQueryAction(action string) *protocol.Error {
 	return sqsErr("InvalidAction", "InvalidAction", http.StatusBadRequest, "The action %s is not valid for this endpoint.", action)

@@ -58,7 +58,7 @@ func (s *Service) SendInternal(ctx context.Context, m InternalMessage) (string, 
 	if m.DedupID != "" {
 		e.MessageDeduplicationId = &m.DedupID
 	}
-	p, err, _ := s.prepare(m.SenderID, q, &e, false)
+	p, _, err := s.prepare(m.SenderID, q, &e, false)
 	if err != nil {
 		return "", err
 	}

@@ -42,12 +42,12 @@ type prepared struct {
 
 // prepare validates one message for queue q. A returned error applies to
 // the whole request; entryErr (batches only) fails just this entry.
-func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch bool) (p prepared, err error, entryErr *protocol.Error) {
-	fail := func(pe *protocol.Error) (prepared, error, *protocol.Error) {
+func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch bool) (p prepared, entryErr *protocol.Error, err error) {
+	fail := func(pe *protocol.Error) (prepared, *protocol.Error, error) {
 		if batch {
-			return prepared{}, nil, pe
+			return prepared{}, pe, nil
 		}
-		return prepared{}, pe, nil
+		return prepared{}, nil, pe
 	}
 	if e.MessageBody == nil || *e.MessageBody == "" {
 		return fail(errMissingParameter("MessageBody"))
@@ -60,7 +60,7 @@ func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch boo
 			return fail(errInvalidValue(d.Raw, "DelaySeconds", "DelaySeconds must be >= 0 and <= 900."))
 		}
 		if q.FIFO && d.V != 0 {
-			return prepared{}, errInvalidValue(d.Raw, "DelaySeconds", "The request include parameter that is not valid for this queue type."), nil
+			return prepared{}, nil, errInvalidValue(d.Raw, "DelaySeconds", "The request include parameter that is not valid for this queue type.")
 		}
 		if !q.FIFO {
 			delay = time.Duration(d.V) * time.Second
@@ -70,27 +70,27 @@ func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch boo
 	if q.FIFO {
 		if e.MessageGroupId == nil {
 			if batch {
-				return prepared{}, errInvalidParameter("The request must contain the parameter MessageGroupId."), nil
+				return prepared{}, nil, errInvalidParameter("The request must contain the parameter MessageGroupId.")
 			}
-			return prepared{}, errMissingParameter("MessageGroupId"), nil
+			return prepared{}, nil, errMissingParameter("MessageGroupId")
 		}
 	}
 	if e.MessageGroupId != nil && !validIdentifier(*e.MessageGroupId) {
-		return prepared{}, errInvalidValue(*e.MessageGroupId, "MessageGroupId", "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."), nil
+		return prepared{}, nil, errInvalidValue(*e.MessageGroupId, "MessageGroupId", "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
 	}
 	if e.MessageDeduplicationId != nil {
 		if !validIdentifier(*e.MessageDeduplicationId) {
-			return prepared{}, errInvalidValue(*e.MessageDeduplicationId, "MessageDeduplicationId", "MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length."), nil
+			return prepared{}, nil, errInvalidValue(*e.MessageDeduplicationId, "MessageDeduplicationId", "MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.")
 		}
 		if !q.FIFO {
-			return prepared{}, errInvalidValue(*e.MessageDeduplicationId, "MessageDeduplicationId", "The request include parameter that is not valid for this queue type."), nil
+			return prepared{}, nil, errInvalidValue(*e.MessageDeduplicationId, "MessageDeduplicationId", "The request include parameter that is not valid for this queue type.")
 		}
 	}
 	if q.FIFO {
 		dedup := deref(e.MessageDeduplicationId)
 		if dedup == "" {
 			if q.Attrs[attrContentDedup] != "true" {
-				return prepared{}, errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly"), nil
+				return prepared{}, nil, errInvalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 			}
 			sum := sha256.Sum256([]byte(body))
 			dedup = hex.EncodeToString(sum[:])
@@ -127,7 +127,7 @@ func (s *Service) prepare(sender string, q *queueRecord, e *sendEntry, batch boo
 	}
 	blob, jerr := json.Marshal(st)
 	if jerr != nil {
-		return prepared{}, fmt.Errorf("sqs: encode attributes: %w", jerr), nil
+		return prepared{}, nil, fmt.Errorf("sqs: encode attributes: %w", jerr)
 	}
 	p.req.Body = []byte(body)
 	p.req.Attributes = blob
@@ -158,7 +158,7 @@ func (s *Service) sendMessage(ctx context.Context, rc *reqCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err, _ := s.prepare(senderID(rc), q, &in.sendEntry, false)
+	p, _, err := s.prepare(senderID(rc), q, &in.sendEntry, false)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (s *Service) sendMessageBatch(ctx context.Context, rc *reqCtx) (any, error)
 	for i := range in.Entries {
 		e := &in.Entries[i]
 		total += len(deref(e.MessageBody)) + attributesSize(e.MessageAttributes)
-		p, err, entryErr := s.prepare(sender, q, e, true)
+		p, entryErr, err := s.prepare(sender, q, e, true)
 		if err != nil {
 			return nil, err
 		}

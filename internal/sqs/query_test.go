@@ -83,14 +83,14 @@ func TestQueryProtocol(t *testing.T) {
 		"<MessageAttribute><Name>Bin</Name><Value><BinaryValue>AAEC</BinaryValue><DataType>Binary</DataType></Value></MessageAttribute>",
 		"<MessageAttribute><Name>Foo</Name><Value><StringValue>Bar</StringValue><DataType>String</DataType></Value></MessageAttribute>")
 
-	st, body = queryCall(t, env, env.URL, url.Values{"Action": {"GetQueueAttributes"}, "QueueUrl": {qurl}, "AttributeName.1": {"VisibilityTimeout"}, "AttributeName.2": {"QueueArn"}})
+	_, body = queryCall(t, env, env.URL, url.Values{"Action": {"GetQueueAttributes"}, "QueueUrl": {qurl}, "AttributeName.1": {"VisibilityTimeout"}, "AttributeName.2": {"QueueArn"}})
 	wantContains(t, body, "<Attribute><Name>QueueArn</Name><Value>arn:aws:sqs:us-east-1:000000000000:qq</Value></Attribute>", "<Attribute><Name>VisibilityTimeout</Name><Value>40</Value></Attribute>")
-	st, body = queryCall(t, env, env.URL, url.Values{"Action": {"ListQueueTags"}, "QueueUrl": {qurl}})
+	_, body = queryCall(t, env, env.URL, url.Values{"Action": {"ListQueueTags"}, "QueueUrl": {qurl}})
 	wantContains(t, body, "<Tag><Key>team</Key><Value>a</Value></Tag>")
-	st, body = queryCall(t, env, env.URL, url.Values{"Action": {"ListQueues"}})
+	_, body = queryCall(t, env, env.URL, url.Values{"Action": {"ListQueues"}})
 	wantContains(t, body, "<ListQueuesResult><QueueUrl>"+qurl+"</QueueUrl></ListQueuesResult>")
 
-	st, body = queryCall(t, env, env.URL, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {qurl},
+	_, body = queryCall(t, env, env.URL, url.Values{"Action": {"SendMessageBatch"}, "QueueUrl": {qurl},
 		"SendMessageBatchRequestEntry.1.Id": {"a"}, "SendMessageBatchRequestEntry.1.MessageBody": {"one"},
 		"SendMessageBatchRequestEntry.2.Id": {"b"}, "SendMessageBatchRequestEntry.2.MessageBody": {"\x01"}})
 	wantContains(t, body, "<SendMessageBatchResultEntry><Id>a</Id><MessageId>", "<BatchResultErrorEntry><Id>b</Id><SenderFault>true</SenderFault><Code>InvalidMessageContents</Code>")
@@ -102,15 +102,15 @@ func TestQueryProtocol(t *testing.T) {
 	}
 	wantContains(t, body, "<ErrorResponse", "<Type>Sender</Type>", "<Code>AWS.SimpleQueueService.NonExistentQueue</Code>",
 		"<Message>The specified queue does not exist for this wsdl version.</Message>")
-	st, body = queryCall(t, env, qurl, url.Values{"Action": {"SendMessage"}})
+	_, body = queryCall(t, env, qurl, url.Values{"Action": {"SendMessage"}})
 	wantContains(t, body, "<Code>MissingParameter</Code>", "<Message>The request must contain the parameter MessageBody.</Message>")
-	st, body = queryCall(t, env, qurl, url.Values{"Action": {"FooBar"}})
+	_, body = queryCall(t, env, qurl, url.Values{"Action": {"FooBar"}})
 	wantContains(t, body, "<Code>InvalidAction</Code>", "<Message>The action FooBar is not valid for this endpoint.</Message>")
-	st, body = queryCall(t, env, qurl, url.Values{"Action": {"ListQueues"}})
+	_, body = queryCall(t, env, qurl, url.Values{"Action": {"ListQueues"}})
 	wantContains(t, body, "<Code>InvalidAction</Code>", "The action ListQueues is not valid for this endpoint.")
-	st, body = queryCall(t, env, qurl, url.Values{"Action": {"ReceiveMessage"}, "MaxNumberOfMessages": {"11"}})
+	_, body = queryCall(t, env, qurl, url.Values{"Action": {"ReceiveMessage"}, "MaxNumberOfMessages": {"11"}})
 	wantContains(t, body, "<Code>InvalidParameterValue</Code>", "Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.")
-	st, body = queryCall(t, env, qurl, url.Values{"Action": {"ReceiveMessage"}, "MaxNumberOfMessages": {"ten"}})
+	_, body = queryCall(t, env, qurl, url.Values{"Action": {"ReceiveMessage"}, "MaxNumberOfMessages": {"ten"}})
 	wantContains(t, body, "<Code>InvalidParameterValue</Code>", "Value ten for parameter MaxNumberOfMessages is invalid.")
 	st, body = queryCall(t, env, qurl, url.Values{"Action": {"DeleteQueue"}})
 	if st != 200 {

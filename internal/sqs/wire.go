@@ -1,7 +1,6 @@
 package sqs
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -519,13 +518,4 @@ func decodeInput(b []byte, v any) error {
 		return err
 	}
 	return nil
-}
-
-// jsonCompact is used for policies and redrive documents.
-func jsonCompact(s string) string {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		return s
-	}
-	return buf.String()
 }

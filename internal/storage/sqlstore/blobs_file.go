@@ -106,7 +106,7 @@ func (b *fileBlobs) Put(ctx context.Context, key string, r io.Reader) (int64, er
 		return 0, fmt.Errorf("sqlstore: put blob %q: %w", key, err)
 	}
 	var old string
-	err = b.s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = b.s.tx(ctx, func(ctx context.Context, tx execer) error {
 		old = ""
 		err := tx.QueryRowContext(ctx, "SELECT file FROM blob_file WHERE key = ?", key).Scan(&old)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

@@ -2,9 +2,9 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +33,7 @@ func holdWriter(t *testing.T, s *Store, key string) (release func(), wait func()
 	var once sync.Once
 	res := make(chan error, 1)
 	go func() {
-		res <- s.tx(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+		res <- s.tx(context.Background(), func(ctx context.Context, tx execer) error {
 			once.Do(func() { close(started) })
 			<-gate
 			_, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (ns, key, value, version) VALUES ('hold', ?, x'', 1)", key)
@@ -59,7 +59,7 @@ func waitQueued(t *testing.T, s *Store, n int64) {
 // insertMeta is a raw write of one meta row that then fails with fail (if
 // not nil), after optionally running extra SQL.
 func insertMeta(s *Store, key, extra string, fail error) error {
-	return s.tx(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
+	return s.tx(context.Background(), func(ctx context.Context, tx execer) error {
 		if _, err := tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta (ns, key, value, version) VALUES ('raw', ?, x'', 1)", key); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func TestGroupCommitAckAfterCommit(t *testing.T) {
 	defer s.Close()
 	ctx := t.Context()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	const workers, each = 16, 40
+	const workers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
 	for w := range workers {
@@ -370,5 +370,43 @@ func TestGroupCommitClose(t *testing.T) {
 		if got := metaExists(t, s, "ns", fmt.Sprint(i)); got != (err == nil) {
 			t.Errorf("put %d: error %v but stored = %v", i, err, got)
 		}
+	}
+}
+
+// TestGroupCommitPanicReachesCaller: an operation that panics on the
+// writer goroutine makes its own caller panic, is rolled back, and leaves
+// its batch-mates and the writer working.
+func TestGroupCommitPanicReachesCaller(t *testing.T) {
+	s := openBatchStore(t, t.TempDir())
+	defer s.Close()
+	release, wait := holdWriter(t, s, "h")
+	recovered := make(chan any, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		s.tx(context.Background(), func(ctx context.Context, tx execer) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO meta (ns, key, value, version) VALUES ('raw', 'panicked', x'', 1)"); err != nil {
+				return err
+			}
+			panic("operation bug")
+		})
+	}()
+	mate := make(chan error, 1)
+	go func() { mate <- insertMeta(s, "mate", "", nil) }()
+	waitQueued(t, s, 2)
+	release()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if v := <-recovered; v == nil || !strings.Contains(fmt.Sprint(v), "operation bug") {
+		t.Fatalf("caller recovered %v, want the operation's panic", v)
+	}
+	if err := <-mate; err != nil {
+		t.Fatalf("batch-mate: %v", err)
+	}
+	if metaExists(t, s, "raw", "panicked") || !metaExists(t, s, "raw", "mate") {
+		t.Fatal("panicking operation committed or batch-mate lost")
+	}
+	if err := insertMeta(s, "after", "", nil); err != nil {
+		t.Fatalf("writer broken after a panic: %v", err)
 	}
 }

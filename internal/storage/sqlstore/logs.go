@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -25,7 +24,7 @@ func (l logStore) Append(ctx context.Context, stream string, entries []storage.L
 	}
 	s := l.s
 	seqs := make([]int64, len(entries))
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		var last int64
 		err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO log_stream (stream, last_seq) VALUES (?, ?)
 			ON CONFLICT (stream) DO UPDATE SET last_seq = log_stream.last_seq + ? RETURNING last_seq`),

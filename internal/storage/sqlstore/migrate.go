@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -88,7 +87,7 @@ func (s *Store) migrate(ctx context.Context, dialectDir, lock string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx1(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = s.tx1(ctx, func(ctx context.Context, tx execer) error {
 		if lock != "" {
 			if _, err := tx.ExecContext(ctx, lock); err != nil {
 				return fmt.Errorf("lock: %w", err)
@@ -104,7 +103,7 @@ func (s *Store) migrate(ctx context.Context, dialectDir, lock string) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		err := s.tx1(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := s.tx1(ctx, func(ctx context.Context, tx execer) error {
 			if lock != "" {
 				if _, err := tx.ExecContext(ctx, lock); err != nil {
 					return fmt.Errorf("lock: %w", err)

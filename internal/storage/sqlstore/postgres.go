@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -94,7 +93,7 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (*Store, error)
 
 // pgNotify queues a NOTIFY for queue on the store's channel; PostgreSQL
 // delivers it to every listening node when tx commits. No-op on SQLite.
-func (s *Store) pgNotify(ctx context.Context, tx *sql.Tx, queue string) error {
+func (s *Store) pgNotify(ctx context.Context, tx execer, queue string) error {
 	if !s.d.pg {
 		return nil
 	}

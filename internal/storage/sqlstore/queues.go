@@ -46,7 +46,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 		}
 	}
 	stored := false
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		stored = false
 		if hasDedup {
 			if err := s.maybePruneDedup(ctx, tx, now); err != nil {
@@ -81,7 +81,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 }
 
 // insertBatch stores requests without dedup ids in one statement.
-func (q queueStore) insertBatch(ctx context.Context, tx *sql.Tx, queue string, now time.Time, reqs []storage.SendRequest, out []storage.SendResult) error {
+func (q queueStore) insertBatch(ctx context.Context, tx execer, queue string, now time.Time, reqs []storage.SendRequest, out []storage.SendResult) error {
 	s := q.s
 	var b strings.Builder
 	b.WriteString("INSERT INTO q_msg (queue, id, body, attrs, group_id, dedup_id, sent_at, visible_at, receive_count, first_received_at, receipt) VALUES ")
@@ -125,7 +125,7 @@ func (q queueStore) insertBatch(ctx context.Context, tx *sql.Tx, queue string, n
 // sendOne stores one request, honouring its dedup id: the message row is
 // inserted, then the dedup id claimed; if a live claim exists the row is
 // removed again and the earlier message reported.
-func (q queueStore) sendOne(ctx context.Context, tx *sql.Tx, queue string, now time.Time, r storage.SendRequest) (storage.SendResult, error) {
+func (q queueStore) sendOne(ctx context.Context, tx execer, queue string, now time.Time, r storage.SendRequest) (storage.SendResult, error) {
 	s := q.s
 	id := newUUID()
 	var seq int64
@@ -164,7 +164,7 @@ func (q queueStore) sendOne(ctx context.Context, tx *sql.Tx, queue string, now t
 
 // maybePruneDedup deletes expired dedup ids of all queues, at most once per
 // dedupPruneEvery of caller time.
-func (s *Store) maybePruneDedup(ctx context.Context, tx *sql.Tx, now time.Time) error {
+func (s *Store) maybePruneDedup(ctx context.Context, tx execer, now time.Time) error {
 	s.pruneMu.Lock()
 	due := s.lastPrune.IsZero() || now.Sub(s.lastPrune) >= dedupPruneEvery || now.Before(s.lastPrune)
 	if due {
@@ -197,7 +197,7 @@ func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, op
 	visibleAt := nanos(now.Add(max(opts.Visibility, 0)))
 	var out []storage.Message
 	deadLettered := false
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		out = out[:0]
 		deadLettered = false
 		if opts.FIFO && s.d.pg {
@@ -264,7 +264,7 @@ func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, op
 // FIFO queues take messages in Seq order, skipping every group that has a
 // message in flight and every message behind a not-yet-visible (delayed)
 // message of its group.
-func (q queueStore) candidates(ctx context.Context, tx *sql.Tx, queue string, now time.Time, fifo bool, n int, exclude []int64) ([]candidate, error) {
+func (q queueStore) candidates(ctx context.Context, tx execer, queue string, now time.Time, fifo bool, n int, exclude []int64) ([]candidate, error) {
 	s := q.s
 	nowN := nanos(now)
 	var query string
@@ -319,7 +319,7 @@ func (q queueStore) candidates(ctx context.Context, tx *sql.Tx, queue string, no
 
 // markReceived makes the rows invisible until visibleAt with a new receipt
 // nonce and returns them in seq order.
-func (q queueStore) markReceived(ctx context.Context, tx *sql.Tx, seqs []int64, now time.Time, visibleAt int64, nonce string) ([]storage.Message, error) {
+func (q queueStore) markReceived(ctx context.Context, tx execer, seqs []int64, now time.Time, visibleAt int64, nonce string) ([]storage.Message, error) {
 	s := q.s
 	args := []any{visibleAt, nonce, nanos(now)}
 	for _, seq := range seqs {
@@ -377,7 +377,7 @@ func compareInt(a, b int64) int {
 // moveRows re-inserts the rows into queue `to` (visible now, receive count
 // reset, new seq in their old order, same ID, body, attributes, group and
 // SentAt) and deletes the originals.
-func (q queueStore) moveRows(ctx context.Context, tx *sql.Tx, seqs []int64, to string, now time.Time) error {
+func (q queueStore) moveRows(ctx context.Context, tx execer, seqs []int64, to string, now time.Time) error {
 	s := q.s
 	in := placeholders(len(seqs))
 	args := []any{to, nanos(now)}
@@ -517,7 +517,7 @@ func (q queueStore) Purge(ctx context.Context, queue string) error {
 
 func (q queueStore) Drop(ctx context.Context, queue string) error {
 	s := q.s
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE queue = ?"), queue); err != nil {
 			return err
 		}
@@ -575,7 +575,7 @@ func (q queueStore) Move(ctx context.Context, from, to string, now time.Time, ma
 		return 0, nil
 	}
 	var moved int64
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		moved = 0
 		rows, err := tx.QueryContext(ctx, s.d.q("SELECT seq FROM q_msg WHERE queue = ? AND visible_at <= ? ORDER BY seq LIMIT ?"+s.d.skipLocked()),
 			from, nanos(now), maxN)

@@ -136,7 +136,7 @@ func (s *Store) Reset(ctx context.Context, prefixes ...string) error {
 		return strings.Join(conds, " OR "), args
 	}
 	var files []string
-	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		files = files[:0]
 		for _, t := range targets {
 			w, args := where(t.col)
@@ -277,9 +277,9 @@ func (s *Store) tx1(ctx context.Context, fn txFunc) error {
 // or a statement followed by a read that explains a miss). On SQLite it
 // joins a group-commit batch like tx; on PostgreSQL it runs in autocommit
 // mode on the pool. fn must reset its results on entry, as for tx.
-func (s *Store) write(ctx context.Context, fn func(ctx context.Context, ex execer) error) error {
+func (s *Store) write(ctx context.Context, fn txFunc) error {
 	if s.gc != nil {
-		return s.gc.do(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(ctx, tx) })
+		return s.gc.do(ctx, fn)
 	}
 	return fn(ctx, s.w)
 }
