@@ -10,13 +10,6 @@ import (
 	"github.com/fogbank/fogbank/internal/service"
 )
 
-// urlRecord is a function URL configuration.
-type urlRecord struct {
-	URLID     string `json:"urlId"`
-	Qualifier string `json:"qualifier"`
-	AuthType  string `json:"authType"`
-}
-
 // resolveLayers resolves layer version ARNs. Layers are not served yet,
 // so any layer is reported as Lambda reports a layer version that does
 // not exist.
