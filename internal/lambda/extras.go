@@ -5,36 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 
 	"github.com/fogbank/fogbank/internal/service"
 )
 
-// resolveLayers resolves layer version ARNs. Layers are not served yet,
-// so any layer is reported as Lambda reports a layer version that does
-// not exist.
-func (s *Service) resolveLayers(ctx context.Context, call *service.Call, arns []string) ([]layerRef, error) {
-	if len(arns) > 5 {
-		return nil, errInvalidParam("Cannot reference more than 5 layers.")
-	}
-	for _, a := range arns {
-		return nil, errInvalidParam("Layer version %s does not exist.", a)
-	}
-	return nil, nil
-}
-
-// codeLocation returns the Code.Location of GetFunction: a URL on this
-// server naming the function's code.
+// codeLocation returns the Code.Location of GetFunction: a time-limited
+// presigned URL on this server that downloads the deployment package
+// without signing, as AWS's presigned S3 URL does.
 func (s *Service) codeLocation(ctx context.Context, call *service.Call, ref fnRef, cfg fnConfig) string {
-	q := url.Values{}
-	if cfg.Version != latest {
-		q.Set("Qualifier", cfg.Version)
-	}
-	u := call.BaseURL() + "/2015-03-31/functions/" + url.PathEscape(ref.Name) + "/code-download"
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	return u
+	return s.presignedURL(ctx, call, cfg.CodeKey)
 }
 
 // downloadCode serves a function's deployment package (Code.Location).

@@ -107,6 +107,7 @@ type Service struct {
 	sink *logSink
 
 	fnLocks sync.Map // fnRef.key() -> *sync.Mutex, serialises control-plane writes
+	presign presigner
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -152,6 +153,9 @@ func (s *Service) Routes() service.Routes {
 		PathPrefixes: []string{"/2014-11-13/", "/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/",
 			"/2018-10-31/", "/2019-09-25/", "/2019-09-30/", "/2020-04-22/", "/2020-06-30/", "/2021-10-31/", "/2021-11-15/"},
 		EndpointPrefix: "lambda",
+		// Function URLs with AuthType NONE and presigned code downloads are
+		// requested without a signature (see UnsignedOperation).
+		Unsigned: []string{opInvokeFunctionURL, opPresignedDownload},
 	}
 }
 
@@ -162,6 +166,16 @@ func (s *Service) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 
 // ServeHTTP implements service.Service.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if IsFunctionURLRequest(r) {
+		s.serveFunctionURL(w, r)
+		return
+	}
+	if r.URL.Path == presignPath {
+		call := service.CallFrom(r.Context())
+		call.Operation, call.NoTrail = opPresignedDownload, true
+		s.servePresigned(w, r)
+		return
+	}
 	if p := r.URL.Path; len(p) > 1 && strings.HasSuffix(p, "/") {
 		r.URL.Path = strings.TrimRight(p, "/")
 		r.URL.RawPath = ""
@@ -264,6 +278,21 @@ func (s *Service) routes() *http.ServeMux {
 	h("GET /2015-03-31/event-source-mappings/{uuid}", "GetEventSourceMapping", true, s.getESM)
 	h("PUT /2015-03-31/event-source-mappings/{uuid}", "UpdateEventSourceMapping", false, s.updateESM)
 	h("DELETE /2015-03-31/event-source-mappings/{uuid}", "DeleteEventSourceMapping", false, s.deleteESM)
+	// Function URLs.
+	h("POST /2021-10-31/functions/{name}/url", "CreateFunctionUrlConfig", false, s.createURL)
+	h("GET /2021-10-31/functions/{name}/url", "GetFunctionUrlConfig", true, s.getURL)
+	h("PUT /2021-10-31/functions/{name}/url", "UpdateFunctionUrlConfig", false, s.updateURL)
+	h("DELETE /2021-10-31/functions/{name}/url", "DeleteFunctionUrlConfig", false, s.deleteURL)
+	h("GET /2021-10-31/functions/{name}/urls", "ListFunctionUrlConfigs", true, s.listURLs)
+	// Layers.
+	h("GET /2018-10-31/layers", "ListLayers", true, s.layersRoot)
+	h("POST /2018-10-31/layers/{layer}/versions", "PublishLayerVersion", false, s.publishLayerVersion)
+	h("GET /2018-10-31/layers/{layer}/versions", "ListLayerVersions", true, s.listLayerVersions)
+	h("GET /2018-10-31/layers/{layer}/versions/{version}", "GetLayerVersion", true, s.getLayerVersion)
+	h("DELETE /2018-10-31/layers/{layer}/versions/{version}", "DeleteLayerVersion", false, s.deleteLayerVersion)
+	h("POST /2018-10-31/layers/{layer}/versions/{version}/policy", "AddLayerVersionPermission", false, s.addLayerPermission)
+	h("GET /2018-10-31/layers/{layer}/versions/{version}/policy", "GetLayerVersionPolicy", true, s.getLayerPolicy)
+	h("DELETE /2018-10-31/layers/{layer}/versions/{version}/policy/{sid}", "RemoveLayerVersionPermission", false, s.removeLayerPermission)
 	// Tags.
 	h("POST /2017-03-31/tags/{arn}", "TagResource", false, s.tagResource)
 	h("GET /2017-03-31/tags/{arn}", "ListTags", true, s.listTags)

@@ -255,23 +255,34 @@ func buildSnapshot(rules []ruleEntry) *snapshot {
 	for _, f := range sn.fields {
 		f.finish()
 	}
+	sn.root.markFrames(sn.fields)
 	return sn
 }
 
 // leafRec is one value recorded at a field that some branch verifies.
 // Derived forms (number key, fold, float) are computed on first use.
 type leafRec struct {
-	val        []byte
-	next       int32 // previous value of the same field, -1 at the end
-	trailStart int32
-	trailLen   int32
-	kind       uint8
-	have       uint8
-	num        float64
-	keyOff     int32
-	keyLen     int32
-	foldOff    int32
-	foldLen    int32
+	val   []byte
+	next  int32 // previous value of the same field, -1 at the end
+	frame int32 // innermost array element around the value, -1 if none
+	kind  uint8
+	have  uint8 // which derived forms are computed
+}
+
+// leafDerived holds the derived forms of a recorded value (valid per the
+// value's have bits); keys and folds live in the arena.
+type leafDerived struct {
+	num     float64
+	keyOff  int32
+	keyLen  int32
+	foldOff int32
+	foldLen int32
+}
+
+// arrFrame is one array element around the values being walked: the array,
+// the element's index and the enclosing frame (-1: none).
+type arrFrame struct {
+	array, index, parent int32
 }
 
 const (
@@ -297,11 +308,13 @@ type scratch struct {
 	ruleStamp []uint32
 	matched   []int32
 
-	leaves []leafRec
-	arena  []byte
-	arr    []int32 // (array id, index) pairs of the arrays around the current value
-	arrays int32
-	trails []int32 // flat (array id, index) pairs of recorded values
+	leaves   []leafRec
+	derived  []leafDerived
+	arena    []byte
+	frames   []arrFrame
+	cur      int32 // current frame, -1 outside arrays
+	arrays   int32
+	anyTrail bool // some recorded value is inside an array
 
 	out  []int32
 	key  []byte
@@ -356,9 +369,10 @@ func (st *scratch) reset(sn *snapshot) {
 	st.matched = st.matched[:0]
 	st.leaves = st.leaves[:0]
 	st.arena = st.arena[:0]
-	st.arr = st.arr[:0]
+	st.frames = st.frames[:0]
+	st.cur = -1
 	st.arrays = 0
-	st.trails = st.trails[:0]
+	st.anyTrail = false
 }
 
 func (st *scratch) nextArray() int32 {
@@ -382,10 +396,10 @@ func (st *scratch) leaf(sn *snapshot, field int32, kind int, v []byte, stable bo
 			st.arena = append(st.arena, v...)
 			v = st.arena[off:len(st.arena):len(st.arena)]
 		}
-		l := leafRec{val: v, next: st.head[field], kind: uint8(kind), trailStart: int32(len(st.trails)), trailLen: int32(len(st.arr))}
-		if len(st.arr) > 0 {
-			st.trails = append(st.trails, st.arr...)
+		l := leafRec{val: v, next: st.head[field], kind: uint8(kind), frame: st.cur}
+		if st.cur >= 0 {
 			st.trailSeen[field] = e
+			st.anyTrail = true
 		}
 		st.head[field] = int32(len(st.leaves))
 		st.leaves = append(st.leaves, l)
@@ -443,7 +457,7 @@ func (sn *snapshot) collect(st *scratch, dst []string) []string {
 func (sn *snapshot) visit(st *scratch, n int32) {
 	node := &sn.nodes[n]
 	e := st.epoch
-	if node.multi && len(st.trails) > 0 {
+	if node.multi && st.anyTrail {
 		for _, b := range node.branches {
 			br := &sn.branches[b]
 			if st.ruleStamp[br.rule] != e && st.consistent(sn, br.all) {
@@ -479,7 +493,7 @@ func (sn *snapshot) finishBranch(st *scratch, b int32) {
 			return
 		}
 	}
-	if br.multi && len(st.trails) > 0 && !st.consistent(sn, br.all) {
+	if br.multi && st.anyTrail && !st.consistent(sn, br.all) {
 		return
 	}
 	st.ruleStamp[br.rule] = st.epoch
@@ -523,40 +537,48 @@ func (st *scratch) leafOK(uc *ucond, l int32) bool {
 	return false
 }
 
+// derive returns the derived forms of recorded value l.
+func (st *scratch) derive(l int32) *leafDerived {
+	for int(l) >= len(st.derived) {
+		st.derived = append(st.derived, leafDerived{})
+	}
+	return &st.derived[l]
+}
+
 func (st *scratch) numKey(l int32) string {
-	lr := &st.leaves[l]
+	lr, d := &st.leaves[l], st.derive(l)
 	if lr.have&haveKey == 0 {
 		off := len(st.arena)
 		st.arena = canonicalNumber(st.arena, lr.val, true)
-		lr.keyOff, lr.keyLen = int32(off), int32(len(st.arena)-off)
+		d.keyOff, d.keyLen = int32(off), int32(len(st.arena)-off)
 		lr.have |= haveKey
 	}
-	return unsafeString(st.arena[lr.keyOff : lr.keyOff+lr.keyLen])
+	return unsafeString(st.arena[d.keyOff : d.keyOff+d.keyLen])
 }
 
 func (st *scratch) folded(l int32) string {
-	lr := &st.leaves[l]
+	lr, d := &st.leaves[l], st.derive(l)
 	if lr.have&haveFold == 0 {
 		off := len(st.arena)
 		st.arena = appendFold(st.arena, lr.val)
-		lr.foldOff, lr.foldLen = int32(off), int32(len(st.arena)-off)
+		d.foldOff, d.foldLen = int32(off), int32(len(st.arena)-off)
 		lr.have |= haveFold
 	}
-	return unsafeString(st.arena[lr.foldOff : lr.foldOff+lr.foldLen])
+	return unsafeString(st.arena[d.foldOff : d.foldOff+d.foldLen])
 }
 
 // float is the value of a number for numeric matching; ok is false outside
 // AWS's supported range.
 func (st *scratch) float(l int32) (float64, bool) {
-	lr := &st.leaves[l]
+	lr, d := &st.leaves[l], st.derive(l)
 	if lr.have&haveNum == 0 {
 		lr.have |= haveNum
 		if x, ok := parseComparable(lr.val); ok {
-			lr.num = x
+			d.num = x
 			lr.have |= numOK
 		}
 	}
-	return lr.num, lr.have&numOK != 0
+	return d.num, lr.have&numOK != 0
 }
 
 // parseComparable parses a JSON number for numeric matching, which AWS
@@ -721,12 +743,10 @@ func (st *scratch) search(i int) bool {
 }
 
 func (st *scratch) compatible(a, b int32) bool {
-	la, lb := &st.leaves[a], &st.leaves[b]
-	ta := st.trails[la.trailStart : la.trailStart+la.trailLen]
-	tb := st.trails[lb.trailStart : lb.trailStart+lb.trailLen]
-	for i := 0; i < len(ta); i += 2 {
-		for j := 0; j < len(tb); j += 2 {
-			if ta[i] == tb[j] && ta[i+1] != tb[j+1] {
+	for fa := st.leaves[a].frame; fa >= 0; fa = st.frames[fa].parent {
+		x := &st.frames[fa]
+		for fb := st.leaves[b].frame; fb >= 0; fb = st.frames[fb].parent {
+			if y := &st.frames[fb]; x.array == y.array && x.index != y.index {
 				return false
 			}
 		}

@@ -190,8 +190,8 @@ func (ri *rangeIndex) insert(node, l, r, lo, hi int, id int32) {
 // its slot.
 func (ri *rangeIndex) queryText(v []byte, out []int32) []int32 {
 	first, last := ri.points[0], ri.points[len(ri.points)-1]
-	if !ri.openEnds && v[0] == '-' && first > 0 {
-		return out // v <= 0 lies below every interval
+	if !ri.openEnds && ((v[0] == '-' && first > 0) || (first >= 1 && belowOne(v))) {
+		return out // v lies below every interval
 	}
 	if lo, hi, exact, ok := numBounds(v); ok {
 		if hi < -fiveBillion || lo > fiveBillion || (!ri.openEnds && (hi < first || lo > last)) {
@@ -489,79 +489,92 @@ const (
 // unescaped string or the number text.
 func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32 {
 	out = append(out, fi.exists...)
-	if kind == leafString {
-		if fi.exactStr != nil {
-			out = append(out, fi.exactStr[unsafeString(v)]...)
-		}
-	} else if fi.exact != nil || fi.abExact != nil {
-		key := st.key[:0]
-		switch kind {
-		case leafNumber:
-			if fi.needNum && fi.numberKeyNeeded(v) {
-				key = canonicalNumber(key, v, true)
-			} else {
-				key = append(key, keyNumber)
-			}
-		case leafTrue:
-			key = append(key, keyTrue)
-		case leafFalse:
-			key = append(key, keyFalse)
-		default:
-			key = append(key, keyNull)
-		}
-		st.key = key
-		if fi.exact != nil {
-			out = append(out, fi.exact[unsafeString(key)]...)
-		}
-	}
-	var folded []byte
-	if kind == leafString {
-		out = fi.prefix.prefixes(v, out)
-		out = fi.suffix.suffixes(v, out)
-		if fi.needFold {
-			folded = appendFold(st.fold[:0], v)
-			st.fold = folded
-			if fi.fold != nil {
-				out = append(out, fi.fold[unsafeString(folded)]...)
-			}
-			out = fi.prefixFold.prefixes(folded, out)
-			out = fi.suffixFold.suffixes(folded, out)
-		}
-		if len(fi.wild.all) > 0 {
-			out, st.tmp = fi.wild.query(v, st.tmp, out)
-		}
-		if fi.needIP {
-			if a, ok := parseIPLiteral(unsafeString(v)); ok {
-				out = fi.cidr.query(a, out)
+	keyed := false // st.key holds v's typed exact-match key
+	switch kind {
+	case leafString:
+		return fi.evalString(st, v, out)
+	case leafNumber:
+		if fi.needNum && fi.numberKeyNeeded(v) {
+			st.key = canonicalNumber(st.key[:0], v, true)
+			keyed = true
+			if fi.exact != nil {
+				out = append(out, fi.exact[unsafeString(st.key)]...)
 			}
 		}
-	} else if kind == leafNumber && !fi.ranges.empty() {
-		out = fi.ranges.queryText(v, out)
+		if fi.ranges.slots > 0 {
+			out = fi.ranges.queryText(v, out)
+		}
+	default:
+		if fi.exact != nil || fi.abExact != nil {
+			c := byte(keyNull)
+			switch kind {
+			case leafTrue:
+				c = keyTrue
+			case leafFalse:
+				c = keyFalse
+			}
+			st.key = append(st.key[:0], c)
+			keyed = true
+			if fi.exact != nil {
+				out = append(out, fi.exact[unsafeString(st.key)]...)
+			}
+		}
 	}
 	if len(fi.ab) > 0 {
-		out = fi.evalAnythingBut(st, kind, v, folded, out)
+		ex := st.excl[:0]
+		if keyed && fi.abExact != nil {
+			ex = append(ex, fi.abExact[unsafeString(st.key)]...)
+		}
+		out = fi.anythingBut(st, ex, out)
 	}
 	return out
 }
 
-func (fi *fieldIndex) evalAnythingBut(st *scratch, kind int, v, folded []byte, out []int32) []int32 {
+func (fi *fieldIndex) evalString(st *scratch, v []byte, out []int32) []int32 {
+	if fi.exactStr != nil {
+		out = append(out, fi.exactStr[unsafeString(v)]...)
+	}
+	out = fi.prefix.prefixes(v, out)
+	out = fi.suffix.suffixes(v, out)
+	var folded []byte
+	if fi.needFold {
+		folded = appendFold(st.fold[:0], v)
+		st.fold = folded
+		if fi.fold != nil {
+			out = append(out, fi.fold[unsafeString(folded)]...)
+		}
+		out = fi.prefixFold.prefixes(folded, out)
+		out = fi.suffixFold.suffixes(folded, out)
+	}
+	if len(fi.wild.all) > 0 {
+		out, st.tmp = fi.wild.query(v, st.tmp, out)
+	}
+	if fi.needIP {
+		if a, ok := parseIPLiteral(unsafeString(v)); ok {
+			out = fi.cidr.query(a, out)
+		}
+	}
+	if len(fi.ab) == 0 {
+		return out
+	}
 	ex := st.excl[:0]
-	if kind != leafString && fi.abExact != nil {
-		ex = append(ex, fi.abExact[unsafeString(st.key)]...)
+	if fi.abExactStr != nil {
+		ex = append(ex, fi.abExactStr[unsafeString(v)]...)
 	}
-	if kind == leafString {
-		if fi.abExactStr != nil {
-			ex = append(ex, fi.abExactStr[unsafeString(v)]...)
-		}
-		if fi.abFold != nil {
-			ex = append(ex, fi.abFold[unsafeString(folded)]...)
-		}
-		ex = fi.abPrefix.prefixes(v, ex)
-		ex = fi.abSuffix.suffixes(v, ex)
-		if len(fi.abWild.all) > 0 {
-			ex, st.tmp = fi.abWild.query(v, st.tmp, ex)
-		}
+	if fi.abFold != nil {
+		ex = append(ex, fi.abFold[unsafeString(folded)]...)
 	}
+	ex = fi.abPrefix.prefixes(v, ex)
+	ex = fi.abSuffix.suffixes(v, ex)
+	if len(fi.abWild.all) > 0 {
+		ex, st.tmp = fi.abWild.query(v, st.tmp, ex)
+	}
+	return fi.anythingBut(st, ex, out)
+}
+
+// anythingBut appends the anything-but conditions that the exclusions ex
+// (positions in fi.ab) do not rule out.
+func (fi *fieldIndex) anythingBut(st *scratch, ex []int32, out []int32) []int32 {
 	st.excl = ex
 	if len(ex) == 0 {
 		return append(out, fi.ab...)

@@ -22,6 +22,9 @@ const numBoundsSlack = 1e-13
 // [lo, hi] for a valid JSON number v; exact reports lo == hi == that value.
 // ok is false when no cheap bound is available.
 func numBounds(v []byte) (lo, hi float64, exact, ok bool) {
+	if x, ok := shortNumber(v); ok {
+		return x, x, true, true
+	}
 	i := 0
 	neg := false
 	if i < len(v) && v[i] == '-' {
@@ -124,4 +127,58 @@ func searchFloats(a []float64, x float64) int {
 func anyIn(a []float64, lo, hi float64) bool {
 	i := searchFloats(a, lo)
 	return i < len(a) && a[i] <= hi
+}
+
+// shortNumber converts numbers of at most 19 characters without exponent
+// whose digits fit 2^53, exactly as ParseFloat does (one correctly rounded
+// division of exact operands); ok is false for any other text.
+func shortNumber(v []byte) (float64, bool) {
+	if len(v) > 19 || len(v) == 0 {
+		return 0, false
+	}
+	i := 0
+	if v[0] == '-' {
+		i = 1
+	}
+	var mant uint64
+	frac := -1 // digits after '.', -1 before it
+	for ; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if mant > 1<<53 {
+		return 0, false
+	}
+	x := float64(mant)
+	if frac > 0 {
+		x /= exactPow10[frac]
+	}
+	if v[0] == '-' {
+		x = -x
+	}
+	return x, true
+}
+
+// belowOne reports whether the JSON number v certainly lies in [0, 1): it
+// starts with 0 and has no exponent.
+func belowOne(v []byte) bool {
+	if v[0] != '0' {
+		return false
+	}
+	for _, c := range v[1:] {
+		if c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
 }

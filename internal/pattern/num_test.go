@@ -62,3 +62,16 @@ func FuzzNumBounds(f *testing.F) {
 		checkNumBounds(t, s)
 	})
 }
+
+func TestShortNumber(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for i := 0; i < 200000; i++ {
+		s := strconv.FormatFloat((r.Float64()-0.5)*float64(r.Int63n(1e12)), 'f', r.Intn(18), 64)
+		if x, ok := shortNumber([]byte(s)); ok {
+			want, _ := strconv.ParseFloat(s, 64)
+			if x != want {
+				t.Fatalf("shortNumber(%s) = %v, ParseFloat %v", s, x, want)
+			}
+		}
+	}
+}

@@ -14,6 +14,18 @@ const maxDepth = 10000
 type pathNode struct {
 	children map[string]*pathNode
 	field    int32 // field index, or -1 when no rule tests this exact path
+	frames   bool  // values at or below are recorded: track array elements
+}
+
+// markFrames sets frames on the nodes at or above recorded fields.
+func (n *pathNode) markFrames(fields []*fieldIndex) bool {
+	n.frames = n.field >= 0 && fields[n.field].record
+	for _, c := range n.children {
+		if c.markFrames(fields) {
+			n.frames = true
+		}
+	}
+	return n.frames
 }
 
 // walker scans one event once, without building values, and feeds the leaf
@@ -277,17 +289,20 @@ func (w *walker) array(n *pathNode) {
 		return
 	}
 	var aid int32
-	if n != nil {
+	if n != nil && n.frames {
 		aid = w.st.nextArray()
 	}
 	for idx := int32(0); ; idx++ {
 		w.ws()
-		if n != nil {
-			w.st.arr = append(w.st.arr, aid, idx)
+		if n != nil && n.frames {
+			st := w.st
+			parent := st.cur
+			st.cur = int32(len(st.frames))
+			st.frames = append(st.frames, arrFrame{array: aid, index: idx, parent: parent})
 			w.value(n)
-			w.st.arr = w.st.arr[:len(w.st.arr)-2]
+			st.cur = parent
 		} else {
-			w.value(nil)
+			w.value(n)
 		}
 		if w.err != nil {
 			return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fogbank/fogbank/internal/identity"
+	"github.com/fogbank/fogbank/internal/lambda"
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/service"
 	"github.com/fogbank/fogbank/internal/sigv4"
@@ -38,7 +39,8 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	reqID := s.ids.UUID()
 	h := w.Header()
 	h.Set("x-amzn-RequestId", reqID)
-	if r.Header.Get("Origin") != "" {
+	// Function URLs answer CORS from their own configuration (lambda package).
+	if r.Header.Get("Origin") != "" && !lambda.IsFunctionURLRequest(r) {
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Expose-Headers", corsExpose)
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
@@ -101,6 +103,14 @@ type routeError struct {
 }
 
 func (s *Server) route(r *http.Request) (service.Service, string, *routeError) {
+	// Function URLs (<url-id>.lambda-url.<region>.<host>, or a path form)
+	// and presigned code downloads go to Lambda as operations listed in its
+	// Routes.Unsigned; a signed request is still verified (AuthType AWS_IAM).
+	if svc, ok := s.byName["lambda"]; ok {
+		if op, ok := lambda.UnsignedOperation(r); ok {
+			return svc, op, nil
+		}
+	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		prefix, op, _ := strings.Cut(t, ".")
 		if i := strings.LastIndexByte(t, '.'); i >= 0 {

@@ -10,6 +10,18 @@
 //     Notify crosses nodes through LISTEN/NOTIFY; blobs live in a bytea
 //     table.
 //
+// On SQLite every write goes through one writer goroutine that does group
+// commit: the write operations waiting when it is free (at most 64, or
+// about 4 ms of work) run in one transaction, each under its own
+// SAVEPOINT so that a failing operation is rolled back alone and gets its
+// own error, and the transaction is committed once (one fsync with
+// synchronous=FULL) before any of them is acknowledged. An operation that
+// reads what it writes (a receive selects, updates and returns rows) runs
+// whole inside its savepoint, so it stays atomic. Long-poll wake-ups fire
+// only after the commit. The writer also keeps the SQL of frequent writes
+// prepared. PostgreSQL groups concurrent commits itself, so there each
+// operation keeps its own transaction (or autocommit statement).
+//
 // Queues follow the pgmq model: one row per message with its visible-at
 // time, receive count, current receipt, group and dedup ids, plus a dedup
 // table with expiry times. Every time is supplied by the caller and stored

@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +22,7 @@ import (
 )
 
 type event struct {
+	RawPath string          `json:"rawPath"`
 	Action  string          `json:"action"`
 	Message string          `json:"message"`
 	Ms      int             `json:"ms"`
@@ -31,6 +35,9 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	_ = json.Unmarshal(raw, &ev)
 	if len(ev.Records) > 0 {
 		return sqsBatch(raw)
+	}
+	if ev.RawPath != "" {
+		return functionURL(raw, ev.RawPath)
 	}
 	switch ev.Action {
 	case "", "echo":
@@ -75,6 +82,44 @@ func sqsBatch(raw json.RawMessage) (any, error) {
 		}
 	}
 	return resp, nil
+}
+
+// functionURL answers function URL (payload format 2.0) events by path.
+func functionURL(raw json.RawMessage, path string) (any, error) {
+	var req events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, err
+	}
+	switch path {
+	case "/plain":
+		return map[string]string{"hello": "world"}, nil
+	case "/string":
+		return "hello", nil
+	case "/error":
+		return nil, errors.New("url failure")
+	case "/binary":
+		b := make([]byte, 256)
+		for i := range b {
+			b[i] = byte(i)
+		}
+		return events.LambdaFunctionURLResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/octet-stream"},
+			Body: base64.StdEncoding.EncodeToString(b), IsBase64Encoded: true}, nil
+	case "/gzip":
+		// Compress only when the client accepts it, as the network-footprint
+		// post describes; the URL front end passes the bytes through.
+		text := strings.Repeat("compressible text ", 1000)
+		if !strings.Contains(req.Headers["accept-encoding"], "gzip") {
+			return events.LambdaFunctionURLResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "text/plain"}, Body: text}, nil
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		zw.Write([]byte(text))
+		zw.Close()
+		return events.LambdaFunctionURLResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "text/plain", "Content-Encoding": "gzip"},
+			Body: base64.StdEncoding.EncodeToString(buf.Bytes()), IsBase64Encoded: true}, nil
+	}
+	return events.LambdaFunctionURLResponse{StatusCode: 201, Headers: map[string]string{"X-Echo": "yes"},
+		Cookies: []string{"a=1; Path=/", "b=2"}, Body: string(raw)}, nil
 }
 
 func main() { lambda.Start(handle) }
