@@ -108,23 +108,25 @@ func (s *Service) deleteEventBus(ctx context.Context, call *service.Call, body [
 	if err != nil {
 		return nil, err
 	}
+	// As recorded from AWS: deleting a bus that does not exist succeeds,
+	// and a bus that still has rules (managed ones included) is refused.
 	_, ver, err := s.getBus(ctx, ref)
+	if isNotFound(err) {
+		return struct{}{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	// The bus's rules (and their targets) go with it.
-	c, err := s.cache(ctx, ref.Account, ref.Region, ref.Name)
+	rules, err := s.deps.Meta.List(ctx, nsRules, rulePrefix(ref.Account, ref.Region, ref.Name), "", 1)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("events: list bus rules: %w", err)
 	}
-	for _, r := range c.all() {
-		if err := s.deps.Meta.Delete(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), storage.AnyVersion); err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return nil, fmt.Errorf("events: delete bus rules: %w", err)
-		}
+	if len(rules) > 0 {
+		return nil, errValidation("EventBus can't be deleted since it has rules.")
 	}
 	if err := s.deps.Meta.Delete(ctx, nsBuses, busKey(ref.Account, ref.Region, ref.Name), ver); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, errBusNotFound(ref.Name)
+			return struct{}{}, nil
 		}
 		return nil, fmt.Errorf("events: delete bus: %w", err)
 	}

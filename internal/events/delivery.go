@@ -292,6 +292,7 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 	}
 	if derr == nil {
 		s.m.invocations.WithLabelValues(t.RuleARN).Inc()
+		s.m.successful.WithLabelValues(t.RuleARN).Inc()
 		sh.finish(ctx, m)
 		return
 	}
@@ -327,6 +328,7 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 			return
 		}
 	}
+	s.m.invocations.WithLabelValues(t.RuleARN).Inc()
 	s.m.failed.WithLabelValues(t.RuleARN).Inc()
 	s.log.Debug("events: delivery failed", "rule", t.RuleARN, "target", t.Target.Arn, "code", derr.code, "message", derr.message, "attempts", attempt)
 	if t.Target.DeadLetterConfig != nil && t.Target.DeadLetterConfig.Arn != "" {

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -120,3 +121,9 @@ func busNameOK(s string) bool {
 
 const nameRE = `[\.\-_A-Za-z0-9]+`
 const busNameRE = `[/\.\-_A-Za-z0-9]+`
+
+// isNotFound reports whether err is a ResourceNotFoundException answer.
+func isNotFound(err error) bool {
+	var pe *protocol.Error
+	return errors.As(err, &pe) && pe.Code == "ResourceNotFoundException"
+}

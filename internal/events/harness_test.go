@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fogbank/fogbank/internal/clock"
 	"github.com/fogbank/fogbank/internal/ids"
 	"github.com/fogbank/fogbank/internal/protocol"
@@ -84,6 +86,8 @@ type harness struct {
 	// sender replaces the fake SQS when set; shards overrides the 4 shards.
 	sender SQSSender
 	shards int
+	// reg holds the service's metrics (a new registry on every open).
+	reg *prometheus.Registry
 }
 
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -110,7 +114,8 @@ func (h *harness) open() {
 	if h.shards > 0 {
 		shards = h.shards
 	}
-	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: sender, DataDir: h.dir, Shards: shards})
+	h.reg = prometheus.NewRegistry()
+	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: sender, DataDir: h.dir, Shards: shards, Registerer: h.reg})
 	if err := h.svc.Start(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
@@ -135,12 +140,30 @@ func (h *harness) restart() {
 // call runs an operation as account acct in us-east-1.
 func (h *harness) callAs(acct, op string, in any) (json.RawMessage, error) {
 	h.t.Helper()
+	return h.callOn(h.svc, acct, op, in)
+}
+
+// secondNode starts another Service on the same storage, as a second
+// Fogbank node sharing a distributed back end would be.
+func (h *harness) secondNode() *Service {
+	h.t.Helper()
+	svc := New(Deps{Meta: h.store.Meta(), Queues: h.store.Queues(), Logs: h.store.Logs(), Clock: h.clock, IDs: ids.New(1), SQS: h.sqs, DataDir: h.dir, Shards: 4})
+	if err := svc.Start(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { svc.Close() }) // runs before the store closes
+	return svc
+}
+
+// callOn runs an operation on svc as account acct in us-east-1.
+func (h *harness) callOn(svc *Service, acct, op string, in any) (json.RawMessage, error) {
+	h.t.Helper()
 	body, err := json.Marshal(in)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	c := &service.Call{Account: acct, Region: "us-east-1", Operation: op, Identity: service.Identity{ARN: "arn:aws:iam::" + acct + ":root"}}
-	o, ok := h.svc.ops[op]
+	o, ok := svc.ops[op]
 	if !ok {
 		h.t.Fatalf("no operation %s", op)
 	}

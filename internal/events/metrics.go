@@ -9,6 +9,7 @@ type metrics struct {
 	matchedEvents    *prometheus.CounterVec
 	triggeredRules   *prometheus.CounterVec
 	invocations      *prometheus.CounterVec
+	successful       *prometheus.CounterVec
 	failed           *prometheus.CounterVec
 	attempts         *prometheus.CounterVec
 	retryAttempts    *prometheus.CounterVec
@@ -25,7 +26,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		matchedEvents:  counter("matched_events_total", "Events that matched at least one rule (MatchedEvents).", "event_bus"),
 		triggeredRules: counter("triggered_rules_total", "Rules that matched an event (TriggeredRules).", "rule"),
-		invocations:    counter("invocations_total", "Successful target invocations (Invocations).", "rule"),
+		invocations:    counter("invocations_total", "Target invocations that succeeded or failed permanently; retries count once, when they end (Invocations).", "rule"),
+		successful:     counter("successful_invocation_attempts_total", "Attempts that invoked the target successfully (SuccessfulInvocationAttempts).", "rule"),
 		failed:         counter("failed_invocations_total", "Invocations that failed permanently (FailedInvocations).", "rule"),
 		attempts:       counter("invocation_attempts_total", "Every attempt to invoke a target (InvocationAttempts).", "rule"),
 		retryAttempts:  counter("retry_invocation_attempts_total", "Attempts that were retries (RetryInvocationAttempts).", "rule"),
@@ -39,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"event_bus"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.matchedEvents, m.triggeredRules, m.invocations, m.failed, m.attempts, m.retryAttempts, m.sentToDLQ, m.failedToDLQ, m.throttledRules, m.ingestionLatency} {
+		for _, c := range []prometheus.Collector{m.matchedEvents, m.triggeredRules, m.invocations, m.successful, m.failed, m.attempts, m.retryAttempts, m.sentToDLQ, m.failedToDLQ, m.throttledRules, m.ingestionLatency} {
 			// A second instance on the same registry (not done by the
 			// server) would fail to register; its metrics stay unexported.
 			reg.Register(c)

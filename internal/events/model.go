@@ -17,6 +17,9 @@ const (
 	nsArchives  = "events.archives"
 	nsReplays   = "events.replays"
 	nsSchedules = "events.schedules"
+	// nsGen holds the rules generation: record "rules", whose version grows
+	// on every rule change by any node (see syncRules).
+	nsGen = "events.gen"
 )
 
 const defaultBus = "default"

@@ -15,7 +15,8 @@ import (
 // targets (schedule rules match no bus events). The last fire time of each
 // rule is stored (namespace events.schedules) so that a restart neither
 // repeats a fire nor replays missed ones: as on AWS, missed fires are not
-// caught up.
+// caught up. Every node runs a scheduler; the stored last fire, written
+// with compare-and-set, lets exactly one of them fire each due time.
 type scheduler struct {
 	s       *Service
 	changed chan struct{}
@@ -127,16 +128,49 @@ func nextFire(sch cron.Schedule, anchor, now time.Time) time.Time {
 	return sch.Next(from)
 }
 
+// claim records at as the rule's last fire with compare-and-set, so that of
+// several nodes sharing the storage exactly one fires each due time. It
+// reports false when the fire is already recorded (by another node, or
+// before a restart). When storage fails the rule fires anyway: a
+// duplicate is better than a lost fire (delivery is at least once).
+func (sc *scheduler) claim(ctx context.Context, r *Rule, at time.Time) bool {
+	s := sc.s
+	key := ruleKey(r.Account, r.Region, r.Bus, r.Name)
+	expect := storage.MustNotExist
+	rec, err := s.deps.Meta.Get(ctx, nsSchedules, key)
+	switch {
+	case err == nil:
+		var last time.Time
+		if json.Unmarshal(rec.Value, &last) == nil && !last.Before(at) {
+			return false
+		}
+		expect = rec.Version
+	case !errors.Is(err, storage.ErrNotFound):
+		if ctx.Err() == nil {
+			s.log.Error("events: read schedule fire", "rule", r.ARN(), "err", err)
+		}
+		return ctx.Err() == nil
+	}
+	raw, _ := json.Marshal(at)
+	if _, err := s.deps.Meta.Put(ctx, nsSchedules, key, raw, expect); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return false
+		}
+		if ctx.Err() == nil {
+			s.log.Error("events: record schedule fire", "rule", r.ARN(), "err", err)
+		}
+		return ctx.Err() == nil
+	}
+	return true
+}
+
 func (sc *scheduler) fire(ctx context.Context, e *schedEntry) {
 	s := sc.s
 	r := e.rule
 	at := e.next
 	e.next = nextFire(e.sch, at, at.Add(time.Nanosecond))
-	key := ruleKey(r.Account, r.Region, r.Bus, r.Name)
-	if raw, err := json.Marshal(at); err == nil {
-		if _, err := s.deps.Meta.Put(ctx, nsSchedules, key, raw, storage.AnyVersion); err != nil && !errors.Is(err, context.Canceled) {
-			s.log.Error("events: record schedule fire", "rule", r.ARN(), "err", err)
-		}
+	if !sc.claim(ctx, r, at) {
+		return
 	}
 	// Use the rule's current targets.
 	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)

@@ -145,7 +145,17 @@ func TestSDKBusesRulesTargets(t *testing.T) {
 	if db.Policy != nil {
 		t.Fatalf("Policy after removing the last statement = %s", aws.ToString(db.Policy))
 	}
+	// DeleteEventBus as recorded from AWS: a bus with rules is refused, a
+	// missing bus is no error.
+	check(eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("last"), EventBusName: aws.String("orders"), EventPattern: aws.String(`{"source":["shop"]}`)}))(t)
+	_, err = eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("orders")})
+	apiErr(t, err, "ValidationException", "EventBus can't be deleted since it has rules.")
+	check(eb.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("last"), EventBusName: aws.String("orders")}))(t)
 	check(eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("orders")}))(t)
+	_, err = eb.DescribeEventBus(ctx, &eventbridge.DescribeEventBusInput{Name: aws.String("orders")})
+	apiErr(t, err, "ResourceNotFoundException", "Event bus orders does not exist.")
+	check(eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("orders")}))(t)
+	check(eb.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String("never-existed")}))(t)
 }
 
 func TestSDKPutEventsAndTestEventPattern(t *testing.T) {

@@ -86,6 +86,10 @@ type Deps struct {
 	// ShardConcurrency is how many deliveries one shard runs at once; zero
 	// means 8.
 	ShardConcurrency int
+	// RuleSync is how often this node checks whether another node sharing
+	// the storage changed a rule (one storage read per check); zero means
+	// 1 s, negative disables the check (a single node).
+	RuleSync time.Duration
 }
 
 // Service is the EventBridge service. Create it with New; Start launches
@@ -97,8 +101,9 @@ type Service struct {
 	ops   map[string]op
 	m     *metrics
 
-	mu    sync.Mutex
-	buses map[string]*busCache // key: busKey
+	mu       sync.Mutex
+	buses    map[string]*busCache // key: busKey
+	cacheGen uint64               // bumped when every cache is dropped
 
 	shards    []*shard
 	trailCh   chan trailItem
@@ -183,6 +188,16 @@ func (s *Service) Start(ctx context.Context) error {
 		go s.sched.run(s.ctx)
 		s.wg.Add(1)
 		go s.resumeReplays(s.ctx)
+		if s.deps.RuleSync >= 0 {
+			// Read before any rule cache can load, so that no change made
+			// in between goes unseen.
+			seen, err := s.rulesGen(ctx)
+			if err != nil {
+				s.log.Warn("events: read the rules generation", "err", err)
+			}
+			s.wg.Add(1)
+			go s.syncRules(s.ctx, seen)
+		}
 	})
 	return nil
 }

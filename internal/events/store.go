@@ -8,17 +8,16 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/fogbank/fogbank/internal/pattern"
 	"github.com/fogbank/fogbank/internal/storage"
 )
 
 // busCache holds one bus's rules and their compiled patterns. It is loaded
-// from Meta on first use and kept current by this node's writes.
-//
-// Deliberate limit: a second Fogbank node sharing a distributed back end
-// does not see this node's rule changes until it restarts; Fogbank runs the
-// events service on one node.
+// from Meta on first use and kept current by this node's writes; changes
+// made by other nodes sharing the storage drop every cache (syncRules), so
+// they take effect here within Deps.RuleSync.
 type busCache struct {
 	mu      sync.RWMutex
 	rules   map[string]*Rule
@@ -74,6 +73,7 @@ func (s *Service) cache(ctx context.Context, account, region, bus string) (*busC
 	key := busKey(account, region, bus)
 	s.mu.Lock()
 	c, ok := s.buses[key]
+	gen := s.cacheGen
 	s.mu.Unlock()
 	if ok {
 		return c, nil
@@ -93,11 +93,70 @@ func (s *Service) cache(ctx context.Context, account, region, bus string) (*busC
 	s.mu.Lock()
 	if existing, ok := s.buses[key]; ok {
 		c = existing // another goroutine loaded it first
-	} else {
+	} else if s.cacheGen == gen {
 		s.buses[key] = c
-	}
+	} // else: the caches were dropped while loading; use this one once
 	s.mu.Unlock()
 	return c, nil
+}
+
+// rulesGenKey is the record in nsGen whose version is the rules generation.
+const rulesGenKey = "rules"
+
+// rulesChanged tells the other nodes sharing the storage that a rule
+// changed: it bumps the rules generation.
+func (s *Service) rulesChanged(ctx context.Context) {
+	if s.deps.RuleSync < 0 {
+		return
+	}
+	if _, err := s.deps.Meta.Put(ctx, nsGen, rulesGenKey, []byte("{}"), storage.AnyVersion); err != nil {
+		s.log.Warn("events: bump the rules generation; other nodes see this change at their next restart", "err", err)
+	}
+}
+
+// rulesGen reads the rules generation (0 before the first rule change).
+func (s *Service) rulesGen(ctx context.Context) (int64, error) {
+	rec, err := s.deps.Meta.Get(ctx, nsGen, rulesGenKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, nil
+	}
+	return rec.Version, err
+}
+
+// syncRules polls the rules generation every Deps.RuleSync; when another
+// node (or this one) changed a rule since the last look, every bus cache is
+// dropped (each reloads on its next use) and the scheduler reloads. One
+// storage read per interval keeps nodes sharing a distributed back end
+// consistent without a notification channel.
+func (s *Service) syncRules(ctx context.Context, seen int64) {
+	defer s.wg.Done()
+	every := s.deps.RuleSync
+	if every == 0 {
+		every = time.Second
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.deps.Clock.After(ctx, every):
+		}
+		gen, err := s.rulesGen(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("events: read the rules generation", "err", err)
+			}
+			continue
+		}
+		if gen == seen {
+			continue
+		}
+		seen = gen
+		s.mu.Lock()
+		s.buses = map[string]*busCache{}
+		s.cacheGen++
+		s.mu.Unlock()
+		s.scheduleChanged()
+	}
 }
 
 func (s *Service) dropCache(account, region, bus string) {
@@ -173,6 +232,7 @@ func (s *Service) saveRule(ctx context.Context, r *Rule, expect int64) error {
 		return fmt.Errorf("events: put rule: %w", err)
 	}
 	c.set(r)
+	s.rulesChanged(ctx)
 	if r.ScheduleExpression != "" {
 		s.scheduleChanged()
 	}
@@ -194,6 +254,7 @@ func (s *Service) deleteRuleRecord(ctx context.Context, r *Rule, expect int64) e
 		return fmt.Errorf("events: delete rule: %w", err)
 	}
 	c.remove(r.Name)
+	s.rulesChanged(ctx)
 	if r.ScheduleExpression != "" {
 		s.scheduleChanged()
 	}

@@ -40,7 +40,7 @@ func TestParseValid(t *testing.T) {
 		},
 		{
 			name: "service and mixed principals, AWS star",
-			doc: `{"Statement":[{"Effect":"Allow","Principal":{"Service":["events.amazonaws.com"],"AWS":["*","123456789012"]},"Action":"*"}]}`,
+			doc:  `{"Statement":[{"Effect":"Allow","Principal":{"Service":["events.amazonaws.com"],"AWS":["*","123456789012"]},"Action":"*"}]}`,
 			want: &Policy{Version: Version2008, Statements: []Statement{{
 				Effect: Allow, Principal: &Principals{All: true, AWS: []string{"123456789012"}, Service: []string{"events.amazonaws.com"}},
 				Action: []string{"*"},

@@ -5,12 +5,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,9 +77,20 @@ func (l *loopback) roundTrip(b *testing.B) {
 type bareRuntime struct {
 	events    chan string
 	responses chan []byte
+	stop      func()
 }
 
+// startBareRuntime execs the bootstrap against a bare Runtime API and
+// waits for its first response; it is stopped at cleanup.
 func startBareRuntime(b *testing.B) *bareRuntime {
+	br := execBareRuntime(b)
+	b.Cleanup(br.stop)
+	return br
+}
+
+// execBareRuntime is startBareRuntime without the cleanup: the caller
+// calls stop.
+func execBareRuntime(b *testing.B) *bareRuntime {
 	br := &bareRuntime{events: make(chan string), responses: make(chan []byte)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
@@ -92,14 +110,14 @@ func startBareRuntime(b *testing.B) *bareRuntime {
 		br.responses <- body
 	})
 	srv := httptest.NewServer(mux)
-	b.Cleanup(srv.Close)
 	cmd := exec.Command(handlerBin)
 	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + srv.Listener.Addr().String(), "AWS_LAMBDA_FUNCTION_NAME=bench",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "_HANDLER=bootstrap"}
 	if err := cmd.Start(); err != nil {
+		srv.Close()
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	br.stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); srv.Close() }
 	br.roundTrip(b)
 	return br
 }
@@ -140,13 +158,17 @@ type rawInvoker struct {
 }
 
 func newRawInvoker(b *testing.B, env *testenv.Env, name string) *rawInvoker {
+	return newRawInvokerOf(b, env, name, "RequestResponse")
+}
+
+func newRawInvokerOf(b *testing.B, env *testenv.Env, name, invocationType string) *rawInvoker {
 	u := env.URL + "/2015-03-31/functions/" + name + "/invocations"
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(benchPayload))
 	if err != nil {
 		b.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Amz-Invocation-Type", "RequestResponse")
+	req.Header.Set("X-Amz-Invocation-Type", invocationType)
 	sum := sha256.Sum256(benchPayload)
 	creds, err := env.Config.Credentials.Retrieve(context.Background())
 	if err != nil {
@@ -159,17 +181,22 @@ func newRawInvoker(b *testing.B, env *testenv.Env, name string) *rawInvoker {
 }
 
 func (ri *rawInvoker) invoke(b *testing.B) {
+	if st, body := ri.send(); st != http.StatusOK || !bytes.Equal(body, benchPayload) {
+		b.Fatalf("raw invoke: %d %s", st, body)
+	}
+}
+
+// send replays the request; safe for concurrent use.
+func (ri *rawInvoker) send() (int, []byte) {
 	req, _ := http.NewRequest(http.MethodPost, ri.url, bytes.NewReader(benchPayload))
 	req.Header = ri.header.Clone()
 	resp, err := ri.c.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		return 0, []byte(err.Error())
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, benchPayload) {
-		b.Fatalf("raw invoke: %d %s", resp.StatusCode, body)
-	}
+	return resp.StatusCode, body
 }
 
 func createBenchFn(b *testing.B, c *lambda.Client, name string) {
@@ -197,7 +224,8 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 	m := funcrtManager(b)
 	ri := newRawInvoker(b, env, "bench")
 	ri.invoke(b)
-	var loop, bare, eng, raw, sdk []time.Duration
+	rie := startRIE(b)
+	var loop, bare, eng, raw, sdk, emu []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		lb.roundTrip(b)
@@ -214,12 +242,19 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 		t5 := time.Now()
 		loop, bare, eng = append(loop, t1.Sub(t0)), append(bare, t2.Sub(t1)), append(eng, t3.Sub(t2))
 		raw, sdk = append(raw, t4.Sub(t3)), append(sdk, t5.Sub(t4))
+		if rie != nil {
+			rie.roundTrip(b)
+			emu = append(emu, time.Since(t5))
+		}
 	}
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	for _, s := range []struct {
 		name string
 		d    []time.Duration
-	}{{"loopback", loop}, {"bare", bare}, {"funcrt", eng}, {"server", raw}, {"sdk", sdk}} {
+	}{{"loopback", loop}, {"bare", bare}, {"funcrt", eng}, {"server", raw}, {"sdk", sdk}, {"rie", emu}} {
+		if len(s.d) == 0 {
+			continue
+		}
 		b.ReportMetric(us(pct(s.d, 50)), s.name+"-p50-µs")
 		b.ReportMetric(us(pct(s.d, 99)), s.name+"-p99-µs")
 	}
@@ -227,6 +262,9 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 	b.ReportMetric(float64(pct(raw, 50)-pct(bare, 50))/l, "(server-bare)/loopback")
 	b.ReportMetric(float64(pct(sdk, 50)-pct(bare, 50))/l, "(sdk-bare)/loopback")
 	b.ReportMetric(float64(pct(eng, 50)-pct(bare, 50))/l, "(funcrt-bare)/loopback")
+	if rie != nil {
+		b.ReportMetric(float64(pct(raw, 50))/float64(pct(emu, 50)), "server/rie")
+	}
 }
 
 // BenchmarkWarmInvokeRaw is the server's warm Invoke alone, as a replayed
@@ -239,4 +277,223 @@ func BenchmarkWarmInvokeRaw(b *testing.B) {
 	for b.Loop() {
 		ri.invoke(b)
 	}
+}
+
+// rie is the AWS Lambda Runtime Interface Emulator running the same
+// bootstrap (concurrency 1, loopback). It is used only when
+// FOGBANK_RIE_BIN names a built aws-lambda-rie binary (see
+// docs/benchmarks-lambda.md); it is not a module dependency.
+type rie struct {
+	url string
+	c   *http.Client
+}
+
+func startRIE(b *testing.B) *rie {
+	bin := os.Getenv("FOGBANK_RIE_BIN")
+	if bin == "" {
+		return nil
+	}
+	port := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	addr := port()
+	cmd := exec.Command(bin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", port(), handlerBin)
+	cmd.Env = []string{"AWS_LAMBDA_FUNCTION_NAME=bench", "LOG_LEVEL=error", "PATH=" + os.Getenv("PATH")}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	e := &rie{url: "http://" + addr + "/2015-03-31/functions/function/invocations", c: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if resp, err := e.c.Post(e.url, "application/json", bytes.NewReader(benchPayload)); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return e
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("rie did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *rie) roundTrip(b *testing.B) {
+	resp, err := e.c.Post(e.url, "application/json", bytes.NewReader(benchPayload))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, benchPayload) {
+		b.Fatalf("rie answered %s", body)
+	}
+}
+
+// metric reads a counter of the server's /metrics for one function.
+func metric(b *testing.B, env *testenv.Env, name, fn string) float64 {
+	resp, err := http.Get(env.URL + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	prefix := name + `{function="` + fn + `"} `
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// newConfig changes the function's configuration so that the next
+// invocations start new environments.
+func newConfig(b *testing.B, c *lambda.Client, name string, i int) {
+	if _, err := c.UpdateFunctionConfiguration(context.Background(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+		Description: aws.String(strconv.Itoa(i))}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkColdStartBreakdown measures a cold Invoke through the server
+// (a replayed signed request that lands on a new configuration, so a new
+// environment) against the bare floor: exec of the same bootstrap until
+// its first response through the bare Runtime API. It reports both p50s
+// and their ratio (issue target: cold/bare <= 2).
+func BenchmarkColdStartBreakdown(b *testing.B) {
+	env := testenv.Start(b)
+	c := lambda.NewFromConfig(env.Config)
+	createBenchFn(b, c, "cold")
+	ri := newRawInvoker(b, env, "cold")
+	ri.invoke(b)
+	var cold, bare []time.Duration
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		newConfig(b, c, "cold", i)
+		b.StartTimer()
+		t0 := time.Now()
+		ri.invoke(b)
+		t1 := time.Now()
+		br := execBareRuntime(b)
+		t2 := time.Now()
+		br.stop()
+		cold, bare = append(cold, t1.Sub(t0)), append(bare, t2.Sub(t1))
+	}
+	if n := metric(b, env, "fogbank_lambda_cold_starts_total", "cold"); int(n) < len(cold) {
+		b.Fatalf("only %v of %d invokes were cold", n, len(cold))
+	}
+	b.ReportMetric(float64(pct(cold, 50))/1e6, "cold-p50-ms")
+	b.ReportMetric(float64(pct(cold, 99))/1e6, "cold-p99-ms")
+	b.ReportMetric(float64(pct(bare, 50))/1e6, "bare-exec-p50-ms")
+	b.ReportMetric(float64(pct(cold, 50))/float64(pct(bare, 50)), "cold/bare")
+}
+
+// envBurst is how many environments one round of BenchmarkEnvironments starts.
+const envBurst = 8
+
+// BenchmarkEnvironments measures new execution environments per second:
+// each round sends envBurst concurrent invokes to a fresh configuration
+// (each needs its own environment), against the parallel spawn-cycle
+// ceiling: envBurst concurrent bare execs of the same bootstrap until
+// their first responses. Environments are counted from the cold-start
+// metric, not assumed.
+func BenchmarkEnvironments(b *testing.B) {
+	env := testenv.Start(b)
+	c := lambda.NewFromConfig(env.Config)
+	createBenchFn(b, c, "envs")
+	ri := newRawInvoker(b, env, "envs")
+	ri.invoke(b)
+	ri.c = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: envBurst}}
+	before := metric(b, env, "fogbank_lambda_cold_starts_total", "envs")
+	var serverTime, bareTime time.Duration
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		newConfig(b, c, "envs", i)
+		b.StartTimer()
+		t0 := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan string, envBurst)
+		for range envBurst {
+			wg.Go(func() {
+				if st, body := ri.send(); st != http.StatusOK {
+					errs <- fmt.Sprintf("%d %s", st, body)
+				}
+			})
+		}
+		wg.Wait()
+		t1 := time.Now()
+		close(errs)
+		for e := range errs {
+			b.Fatal("invoke:", e)
+		}
+		brs := make([]*bareRuntime, envBurst)
+		for k := range envBurst {
+			wg.Go(func() { brs[k] = execBareRuntime(b) })
+		}
+		wg.Wait()
+		t2 := time.Now()
+		for _, br := range brs {
+			br.stop()
+		}
+		serverTime += t1.Sub(t0)
+		bareTime += t2.Sub(t1)
+	}
+	envs := metric(b, env, "fogbank_lambda_cold_starts_total", "envs") - before
+	serverRate := envs / serverTime.Seconds()
+	bareRate := float64(i*envBurst) / bareTime.Seconds()
+	b.ReportMetric(serverRate, "envs/s")
+	b.ReportMetric(bareRate, "bare-spawns/s")
+	b.ReportMetric(serverRate/bareRate, "envs/bare")
+}
+
+// BenchmarkAsyncEvents measures asynchronous (Event) invocations: b.N
+// events sent by 8 concurrent clients as replayed signed requests; it
+// reports the rate at which they were accepted (202, durably queued) and
+// the rate at which they were delivered (the function ran), from the
+// first send to the last invocation.
+func BenchmarkAsyncEvents(b *testing.B) {
+	env := testenv.Start(b)
+	c := lambda.NewFromConfig(env.Config)
+	createBenchFn(b, c, "async")
+	ri := newRawInvokerOf(b, env, "async", "Event")
+	ri.c = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	start := metric(b, env, "fogbank_lambda_invocations_total", "async")
+	b.ResetTimer()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	n := int64(b.N)
+	for range 8 {
+		wg.Go(func() {
+			for next.Add(1) <= n {
+				if st, body := ri.send(); st != http.StatusAccepted {
+					b.Errorf("event invoke: %d %s", st, body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	accepted := time.Since(t0)
+	deadline := time.Now().Add(5 * time.Minute)
+	for metric(b, env, "fogbank_lambda_invocations_total", "async")-start < float64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatal("async events not delivered within 5 minutes")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	delivered := time.Since(t0)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/accepted.Seconds(), "accepted/s")
+	b.ReportMetric(float64(b.N)/delivered.Seconds(), "delivered/s")
 }

@@ -116,6 +116,9 @@ func hotJSON[T any](ctx context.Context, c *cachingMeta, ns, key string) (T, int
 // next invocation rather than within a second.
 func (s *Service) Invalidate() {
 	s.meta.invalidateAll()
+	s.rt.credsMu.Lock()
+	clear(s.rt.creds)
+	s.rt.credsMu.Unlock()
 }
 
 // resolveHot is resolve for the data plane (Invoke, async delivery, event

@@ -69,16 +69,16 @@ func layerARN(region, account, name string) string {
 	return "arn:aws:lambda:" + region + ":" + account + ":layer:" + name
 }
 
-// layerRef0 is a layer addressed by an API call.
+// layerAddr is a layer addressed by an API call.
 type layerAddr struct{ account, region, name string }
 
-func (a layerAddr) key() string        { return a.account + "/" + a.region + "/" + a.name }
-func (a layerAddr) arn() string        { return layerARN(a.region, a.account, a.name) }
-func (a layerAddr) vkey(n int) string  { return a.key() + "/" + versionKey(n) }
-func (a layerAddr) varn(n int) string  { return a.arn() + ":" + strconv.Itoa(n) }
-func errLayerNotFound() error          { return errNotFound("The resource you requested does not exist.") }
-func errLayerVersionLow() error        { return errInvalidParam("Layer Version Cannot be less than 1") }
-func layerTime(t time.Time) string     { return lambdaTime(t) }
+func (a layerAddr) key() string       { return a.account + "/" + a.region + "/" + a.name }
+func (a layerAddr) arn() string       { return layerARN(a.region, a.account, a.name) }
+func (a layerAddr) vkey(n int) string { return a.key() + "/" + versionKey(n) }
+func (a layerAddr) varn(n int) string { return a.arn() + ":" + strconv.Itoa(n) }
+func errLayerNotFound() error         { return errNotFound("The resource you requested does not exist.") }
+func errLayerVersionLow() error       { return errInvalidParam("Layer Version Cannot be less than 1") }
+func layerTime(t time.Time) string    { return lambdaTime(t) }
 func (s *Service) layerBlob(a layerAddr, n int) string {
 	return "lambda/layers/" + a.account + "/" + a.region + "/" + a.name + "/" + strconv.Itoa(n) + "-" + s.deps.IDs.UUID() + ".zip"
 }

@@ -34,6 +34,16 @@ type runtimes struct {
 	mu      sync.Mutex
 	entries map[string]*rtEntry
 	unpack_ sync.Mutex
+	// creds caches minted role credentials per account, role and function,
+	// so a new configuration revision (a new manager) reuses them instead
+	// of paying a durable identity write on its cold start.
+	credsMu sync.Mutex
+	creds   map[string]roleCreds
+}
+
+type roleCreds struct {
+	c       funcrt.Credentials
+	expires time.Time
 }
 
 type rtEntry struct {
@@ -46,7 +56,7 @@ type rtEntry struct {
 }
 
 func newRuntimes(s *Service) *runtimes {
-	return &runtimes{s: s, entries: map[string]*rtEntry{}}
+	return &runtimes{s: s, entries: map[string]*rtEntry{}, creds: map[string]roleCreds{}}
 }
 
 // codeDir is where a code or layer blob is unpacked.
@@ -222,6 +232,38 @@ func (rt *runtimes) closeAll() {
 	wg.Wait()
 }
 
+// roleCredentials returns the execution role's temporary credentials for
+// a function, minting them when none are cached or less than
+// credentialRefresh of their lifetime is left.
+func (rt *runtimes) roleCredentials(ctx context.Context, ref fnRef, role string) (funcrt.Credentials, time.Time, error) {
+	s := rt.s
+	key := ref.Account + "\x00" + role + "\x00" + ref.Name
+	now := s.deps.Clock.Now()
+	rt.credsMu.Lock()
+	c, ok := rt.creds[key]
+	rt.credsMu.Unlock()
+	if ok && now.Before(c.expires.Add(-credentialRefresh)) {
+		// Still known to the identity store (an admin reset wipes it)?
+		// Lookup is normally answered from its in-memory cache.
+		if _, err := s.deps.Identity.Lookup(ctx, c.c.AccessKeyID); err == nil {
+			return c.c, c.expires, nil
+		}
+	}
+	roleID := "AROA" + strings.ToUpper(s.deps.IDs.Hex(16))
+	k, err := s.deps.Identity.CreateTemporary(ctx, ref.Account, role, roleID, ref.Name, "", credentialLifetime)
+	if err != nil {
+		return funcrt.Credentials{}, time.Time{}, fmt.Errorf("lambda: role credentials: %w", err)
+	}
+	c = roleCreds{c: funcrt.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.Secret, SessionToken: k.SessionToken}, expires: k.Expiration}
+	rt.credsMu.Lock()
+	if len(rt.creds) >= hotCacheMax {
+		clear(rt.creds)
+	}
+	rt.creds[key] = c
+	rt.credsMu.Unlock()
+	return c.c, c.expires, nil
+}
+
 func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*funcrt.Manager, time.Time, error) {
 	s := rt.s
 	codeDir, err := rt.ensureUnpacked(ctx, cfg.CodeKey)
@@ -251,13 +293,11 @@ func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*
 	}
 	expires := s.deps.Clock.Now().Add(100 * 365 * 24 * time.Hour)
 	if s.deps.Identity != nil {
-		roleID := "AROA" + strings.ToUpper(s.deps.IDs.Hex(16))
-		k, err := s.deps.Identity.CreateTemporary(ctx, ref.Account, cfg.Role, roleID, ref.Name, "", credentialLifetime)
+		c, exp, err := rt.roleCredentials(ctx, ref, cfg.Role)
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("lambda: role credentials: %w", err)
+			return nil, time.Time{}, err
 		}
-		fc.Credentials = funcrt.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.Secret, SessionToken: k.SessionToken}
-		expires = k.Expiration
+		fc.Credentials, expires = c, exp
 	}
 	envDir := filepath.Join(s.deps.WorkDir, "env")
 	if err := os.MkdirAll(envDir, 0o755); err != nil {

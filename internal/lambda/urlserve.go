@@ -201,7 +201,7 @@ func urlEventFrom(r *http.Request, call *service.Call, id, rawPath string, body 
 		ev.Body = &s
 	}
 	ev.RequestContext = urlRequestContext{AccountID: "anonymous", APIID: id, DomainName: host, DomainPrefix: id,
-		HTTP: urlHTTP{Method: r.Method, Path: rawPath, Protocol: r.Proto, SourceIP: call.SourceIP, UserAgent: r.UserAgent()},
+		HTTP:      urlHTTP{Method: r.Method, Path: rawPath, Protocol: r.Proto, SourceIP: call.SourceIP, UserAgent: r.UserAgent()},
 		RequestID: call.RequestID, RouteKey: "$default", Stage: "$default",
 		Time: call.Time.UTC().Format("02/Jan/2006:15:04:05 -0700"), TimeEpoch: call.Time.UnixMilli()}
 	if call.Account != "" {

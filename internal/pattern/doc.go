@@ -22,30 +22,53 @@
 //     (names containing dots move it several steps, so {"a.b":1} and
 //     {"a":{"b":1}} are the same path, as in AWS); a name with no transition
 //     makes the walker skip that value without decoding it.
-//   - Per path, one field index holding every alternative of every rule for
-//     that path: hash tables for exact values (typed, so "1" never equals 1;
-//     numbers by exact decimal value) and equals-ignore-case; prefix and
-//     suffix tables probed once per distinct key length; a segment tree over
-//     numeric range endpoints; CIDR tables probed once per distinct mask;
-//     wildcards keyed by their literal prefix; anything-but as "all
-//     anything-but alternatives minus those a value excludes", the exclusions
-//     found through the same kinds of tables.
-//   - Conditions (one per field of each branch) and branches. Each value at
-//     an indexed path yields the conditions it satisfies; a branch becomes a
-//     candidate when its count of satisfied conditions reaches the number it
-//     needs (counting, so cost follows satisfied conditions, not rules).
-//     Candidates then check their exists:false fields and, when values came
-//     from arrays, that all chosen values agree on the element of every
-//     array they share (AWS never combines fields of different elements).
+//   - Conditions: one field of a branch with its alternatives (rules OR the
+//     values of a field, AND the fields, and $or forks a rule into branches).
+//     Identical conditions of different branches are one condition, so each
+//     is evaluated at most once per event however many rules share it.
+//   - Anchors: each branch is indexed under one condition only, its most
+//     selective: the lowest estimated "values accepted × branches sharing
+//     it" (an exact value shared by few rules beats a prefix, which beats a
+//     numeric range, which beats exists and anything-but; readOnly:false
+//     shared by thousands of rules is never chosen when anything else is
+//     there). Per path, one field index holds the anchors' alternatives:
+//     hash tables for exact values (typed, so "1" never equals 1; numbers
+//     by exact decimal value) and equals-ignore-case; prefix and suffix
+//     tables probed once per distinct key length; a table of the elementary
+//     slots between numeric range endpoints (bucketed, so a lookup takes a
+//     step or two); CIDR tables probed once per distinct mask; wildcards
+//     keyed by their literal prefix; anything-but as "all anything-but
+//     anchors minus those a value excludes".
+//   - A verification trie per anchor: the branches anchored on a condition
+//     are paths through their remaining conditions, cheapest first, sharing
+//     common prefixes. When the anchor is hit, the trie is entered; a node's
+//     condition is checked (once per event, cached) against the values the
+//     walk recorded for its field, and a failed check drops every branch
+//     below it. Branches ending at a node match; when their values came from
+//     arrays, the candidates also check that the chosen values agree on the
+//     element of every array they share (AWS never combines fields of
+//     different elements).
 //
 // The event is walked once, in place, with no maps or values built; the
-// walker validates the whole event (skipped parts included). Matching cost
-// is flat in the number of rules for exact, prefix, suffix,
-// equals-ignore-case, numeric, cidr and exists alternatives. Wildcards that
-// start with a literal are only run when that literal prefixes the value;
-// wildcards starting with '*' are all run, so their cost grows with their
-// number. Anything-but costs one step per anything-but alternative on the
-// path (every one of them may match).
+// walker validates the whole event (skipped parts included). It records
+// values only at paths some multi-condition branch verifies, and probes
+// the field indexes only at paths holding anchors. Numbers are bounded
+// cheaply (sign, a short exact conversion, or an interval) and parsed fully
+// only when the bound does not settle the lookup.
+//
+// Cost: walking is linear in the event. Per value, a field index costs one
+// probe per table kind (exact, fold, per distinct prefix/suffix length, per
+// distinct CIDR mask, one slot lookup) independent of the number of rules,
+// plus the anchors it hits. Verification costs one cached check per trie
+// node entered plus one step per matching rule. So for exact, prefix,
+// suffix, equals-ignore-case, numeric, cidr and anything-but conditions
+// the cost follows the anchors hit and the matches, not the rule count.
+// Costs that do grow with rules: wildcards that start with '*' are all run
+// on every value of their path when they are anchors (wildcards with a
+// literal prefix only when that prefix matches); anything-but anchors are
+// emitted one per distinct anything-but condition on the path (they match
+// almost every value); branches made only of exists:false conditions are
+// checked on every event; and rules that match cost their output.
 //
 // Matchers are copy-on-write: Add and Remove change the rule set under a
 // lock and mark it dirty; the next Match rebuilds the snapshot once and

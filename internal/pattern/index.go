@@ -67,6 +67,11 @@ type rangeIndex struct {
 	// openEnds: some interval reaches below the first or above the last
 	// point (numbers out there can match).
 	openEnds bool
+	// buckets split [points[0], points[last]] evenly; bucket b's first
+	// point is points[bucket[b]], so a lookup needs a step or two instead
+	// of a binary search.
+	bucket []int32
+	scale  float64
 }
 
 type rangeEntry struct {
@@ -81,7 +86,20 @@ func (ri *rangeIndex) empty() bool { return len(ri.pending) == 0 }
 // slot maps x to its elementary slot: 2i+1 is exactly points[i], 2i is the
 // open gap below points[i], 2*len(points) the gap above the last point.
 func (ri *rangeIndex) slot(x float64) int {
-	i := searchFloats(ri.points, x)
+	var i int
+	if p := ri.points; ri.bucket != nil && x >= p[0] && x <= p[len(p)-1] {
+		b := int((x - p[0]) * ri.scale)
+		b = max(0, min(b, len(ri.bucket)-1))
+		i = int(ri.bucket[b])
+		for i > 0 && p[i-1] >= x {
+			i--
+		}
+		for i < len(p) && p[i] < x {
+			i++
+		}
+	} else {
+		i = searchFloats(ri.points, x)
+	}
 	if i < len(ri.points) && ri.points[i] == x {
 		return 2*i + 1
 	}
@@ -129,6 +147,19 @@ func (ri *rangeIndex) build() {
 	}
 	ri.points = uniq
 	ri.slots = 2*len(uniq) + 1
+	if n := len(uniq); n >= 16 && uniq[n-1] > uniq[0] {
+		nb := 1
+		for nb < n && nb < 1<<16 {
+			nb <<= 1
+		}
+		ri.scale = float64(nb) / (uniq[n-1] - uniq[0])
+		if !math.IsInf(ri.scale, 0) {
+			ri.bucket = make([]int32, nb)
+			for b := range ri.bucket {
+				ri.bucket[b] = int32(searchFloats(uniq, uniq[0]+float64(b)/ri.scale))
+			}
+		}
+	}
 	for _, e := range ri.pending {
 		ri.openEnds = ri.openEnds || math.IsInf(e.r.lo, 0) || math.IsInf(e.r.hi, 0)
 	}

@@ -180,7 +180,11 @@ func checkMany(t *testing.T, seed int64, nRules, nEvents int) {
 }
 
 func TestManyRulesAgainstReference(t *testing.T) {
-	for seed := int64(1); seed <= 20; seed++ {
+	seeds := int64(20)
+	if testing.Short() || raceEnabled {
+		seeds = 4
+	}
+	for seed := int64(1); seed <= seeds; seed++ {
 		checkMany(t, seed, 300, 300)
 	}
 }

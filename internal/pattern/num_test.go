@@ -75,3 +75,30 @@ func TestShortNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestRangeSlotBuckets(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var ri rangeIndex
+	for i := 0; i < 3000; i++ {
+		lo := r.NormFloat64() * 100
+		ri.add(numRange{lo: lo, hi: lo + r.Float64()}, int32(i))
+	}
+	ri.build()
+	if ri.bucket == nil {
+		t.Fatal("no buckets")
+	}
+	for i := 0; i < 100000; i++ {
+		x := r.NormFloat64() * 120
+		if i%3 == 0 {
+			x = ri.points[r.Intn(len(ri.points))]
+		}
+		j := searchFloats(ri.points, x)
+		want := 2 * j
+		if j < len(ri.points) && ri.points[j] == x {
+			want++
+		}
+		if got := ri.slot(x); got != want {
+			t.Fatalf("slot(%v) = %d, want %d", x, got, want)
+		}
+	}
+}

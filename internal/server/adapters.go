@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 
 	"github.com/fogbank/fogbank/internal/events"
 	"github.com/fogbank/fogbank/internal/sqs"
@@ -27,5 +28,24 @@ func (a eventsSQS) SendEventsMessage(ctx context.Context, m events.SQSMessage) (
 	return a.svc.SendInternal(ctx, sqs.InternalMessage{
 		QueueARN: m.QueueARN, Body: m.Body, Attributes: attrs,
 		GroupID: m.GroupID, DedupID: m.DedupID, SenderID: m.SenderID,
+		From: eventsSender(m),
 	})
+}
+
+// eventsSender says on whose behalf EventBridge sends m, so that the queue
+// policy decides as on AWS: the events.amazonaws.com service principal
+// with the rule as aws:SourceArn and its account as aws:SourceAccount.
+// Dead-letter messages name their rule (RULE_ARN); target deliveries do
+// not carry it in events.SQSMessage yet, so they are sent as a trusted
+// in-process caller (the zero Sender) until they do.
+func eventsSender(m events.SQSMessage) sqs.Sender {
+	rule := m.Attributes["RULE_ARN"]
+	if rule == "" {
+		return sqs.Sender{}
+	}
+	parts := strings.SplitN(rule, ":", 6)
+	if len(parts) != 6 || parts[4] == "" {
+		return sqs.Sender{}
+	}
+	return sqs.Sender{Account: parts[4], ServicePrincipal: "events.amazonaws.com", SourceARN: rule}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/fogbank/fogbank/internal/server"
 	"github.com/fogbank/fogbank/internal/storage"
+	"github.com/fogbank/fogbank/internal/testenv"
 )
 
 // Benchmarks: each SQS figure beside a baseline measured in the same run on
@@ -58,28 +61,57 @@ func BenchmarkRawStorageBatch10(b *testing.B) {
 func BenchmarkSDKBatch10(b *testing.B) {
 	_, c := start(b)
 	url := createQueue(b, c, "bench-batch", nil)
+	b.ResetTimer()
+	for range b.N {
+		batchCycle(b, c, url)
+	}
+	reportMsgs(b, 10)
+}
+
+// batchCycle is SendMessageBatch 10 + ReceiveMessage 10 +
+// DeleteMessageBatch 10 of 1 KiB messages on url.
+func batchCycle(b *testing.B, c *sqs.Client, url string) {
 	entries := make([]types.SendMessageBatchRequestEntry, 10)
 	for i := range entries {
 		entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), MessageBody: aws.String(body1K)}
 	}
-	b.ResetTimer()
-	for range b.N {
-		if _, err := c.SendMessageBatch(bg, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries}); err != nil {
-			b.Fatal(err)
-		}
-		r, err := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
-		if err != nil || len(r.Messages) != 10 {
-			b.Fatalf("receive %v %v", r, err)
-		}
-		del := make([]types.DeleteMessageBatchRequestEntry, len(r.Messages))
-		for i, m := range r.Messages {
-			del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle}
-		}
-		if _, err := c.DeleteMessageBatch(bg, &sqs.DeleteMessageBatchInput{QueueUrl: &url, Entries: del}); err != nil {
-			b.Fatal(err)
-		}
+	if _, err := c.SendMessageBatch(bg, &sqs.SendMessageBatchInput{QueueUrl: &url, Entries: entries}); err != nil {
+		b.Fatal(err)
 	}
-	reportMsgs(b, 10)
+	r, err := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
+	if err != nil || len(r.Messages) != 10 {
+		b.Fatalf("receive %v %v", r, err)
+	}
+	del := make([]types.DeleteMessageBatchRequestEntry, len(r.Messages))
+	for i, m := range r.Messages {
+		del[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: m.ReceiptHandle}
+	}
+	if _, err := c.DeleteMessageBatch(bg, &sqs.DeleteMessageBatchInput{QueueUrl: &url, Entries: del}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkDurabilityCost runs the batched cycle with 4 concurrent clients
+// (each on its own queue) on embedded storage with fsync before every
+// acknowledgement (sync=full, the default) and without (sync=off), in the
+// same run: the cost of durability. It is meaningful on SQLite only (the
+// other back ends ignore the setting).
+func BenchmarkDurabilityCost(b *testing.B) {
+	for _, mode := range []string{"full", "off"} {
+		b.Run("sync="+mode, func(b *testing.B) {
+			_, c := start(b, testenv.WithConfig(func(cfg *server.Config) { cfg.Sync = mode }))
+			var n atomic.Int64
+			b.SetParallelism(2) // 2 × GOMAXPROCS clients
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				url := createQueue(b, c, fmt.Sprintf("bench-sync-%d", n.Add(1)), nil)
+				for pb.Next() {
+					batchCycle(b, c, url)
+				}
+			})
+			reportMsgs(b, 10)
+		})
+	}
 }
 
 // BenchmarkRawStorageSingle is the baseline of the unbatched cycle.

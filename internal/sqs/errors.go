@@ -32,6 +32,11 @@ func errQueueDoesNotExist() *protocol.Error {
 	return sqsErr("QueueDoesNotExist", codeNonExistentQueue, http.StatusBadRequest, msgNonExistentQueue)
 }
 
+func errQueueDeletedRecently() *protocol.Error {
+	return sqsErr("QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently", http.StatusBadRequest,
+		"You must wait 60 seconds after deleting a queue before you can create another with the same name.")
+}
+
 func errInvalidParameter(format string, args ...any) *protocol.Error {
 	return sqsErr("InvalidParameterValueException", "InvalidParameterValue", http.StatusBadRequest, format, args...)
 }

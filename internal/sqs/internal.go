@@ -27,6 +27,10 @@ type InternalMessage struct {
 	// SenderID is reported as the SenderId system attribute (for example
 	// the ARN or id of the sending service's principal).
 	SenderID string
+	// From is on whose behalf the message is sent; the queue's Policy is
+	// checked against it (AccessDenied when it does not allow a sender
+	// from another account). The zero value is not checked.
+	From Sender
 }
 
 // ReceivedMessage is a message handed to another service.
@@ -48,6 +52,9 @@ type ReceivedMessage struct {
 func (s *Service) SendInternal(ctx context.Context, m InternalMessage) (string, error) {
 	q, err := s.loadQueueARN(ctx, m.QueueARN)
 	if err != nil {
+		return "", err
+	}
+	if err := s.authorizeSender(q, "SendMessage", m.From); err != nil {
 		return "", err
 	}
 	body := m.Body

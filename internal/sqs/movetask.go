@@ -133,6 +133,9 @@ func (s *Service) startMessageMoveTask(ctx context.Context, rc *reqCtx) (any, er
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorizeCall(rc, src); err != nil {
+		return nil, err
+	}
 	sources, err := s.deadLetterSources(ctx, src)
 	if err != nil {
 		return nil, err
@@ -141,9 +144,15 @@ func (s *Service) startMessageMoveTask(ctx context.Context, rc *reqCtx) (any, er
 		return nil, errInvalidParameter("Source queue must be configured as a Dead Letter Queue.")
 	}
 	if in.DestinationArn != "" {
-		if _, err := s.loadQueueARN(ctx, in.DestinationArn); isNonExistent(err) {
+		dst, err := s.loadQueueARN(ctx, in.DestinationArn)
+		if isNonExistent(err) {
 			return nil, errResourceNotFound("The resource that you specified for the DestinationArn parameter doesn't exist.")
 		} else if err != nil {
+			return nil, err
+		}
+		// Moving into another account's queue is a send the destination's
+		// owner must allow.
+		if err := s.authorizeCallOp(rc, dst, "SendMessage"); err != nil {
 			return nil, err
 		}
 	}
@@ -194,6 +203,9 @@ func (s *Service) listMessageMoveTasks(ctx context.Context, rc *reqCtx) (any, er
 		return nil, errSourceNotFound()
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeCall(rc, src); err != nil {
 		return nil, err
 	}
 	limit := 1
@@ -253,6 +265,9 @@ func (s *Service) cancelMessageMoveTask(ctx context.Context, rc *reqCtx) (any, e
 		return nil, errSourceNotFound()
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeCall(rc, src); err != nil {
 		return nil, err
 	}
 	for range 20 {

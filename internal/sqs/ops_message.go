@@ -267,24 +267,42 @@ func (s *Service) sendMessageBatch(ctx context.Context, rc *reqCtx) (any, error)
 // visibility timeout ended when it was received (FIFO queues refuse to
 // delete through a handle whose timeout has passed).
 
-func encodeReceipt(raw string, until time.Time) string {
-	return base64.StdEncoding.EncodeToString([]byte("fb1 " + strconv.FormatInt(until.UnixMilli(), 10) + " " + raw))
+func encodeReceipt(raw string, until, received time.Time) string {
+	return base64.StdEncoding.EncodeToString([]byte("fb2 " + strconv.FormatInt(until.UnixMilli(), 10) + " " +
+		strconv.FormatInt(received.UnixMilli(), 10) + " " + raw))
 }
 
-func decodeReceipt(h string) (raw string, until time.Time, ok bool) {
+// decodeReceipt reads a receipt handle: the storage receipt, the end of the
+// visibility timeout the receive set and when the message was received
+// (zero for handles issued before it was recorded, format "fb1").
+func decodeReceipt(h string) (raw string, until, received time.Time, ok bool) {
 	b, err := base64.StdEncoding.DecodeString(h)
 	if err != nil {
-		return "", time.Time{}, false
+		return "", time.Time{}, time.Time{}, false
 	}
-	parts := strings.SplitN(string(b), " ", 3)
-	if len(parts) != 3 || parts[0] != "fb1" || parts[2] == "" {
-		return "", time.Time{}, false
+	s := string(b)
+	n := 3
+	if strings.HasPrefix(s, "fb2 ") {
+		n = 4
+	} else if !strings.HasPrefix(s, "fb1 ") {
+		return "", time.Time{}, time.Time{}, false
+	}
+	parts := strings.SplitN(s, " ", n)
+	if len(parts) != n || parts[n-1] == "" {
+		return "", time.Time{}, time.Time{}, false
 	}
 	ms, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil {
-		return "", time.Time{}, false
+		return "", time.Time{}, time.Time{}, false
 	}
-	return parts[2], timeMs(ms), true
+	if n == 4 {
+		rms, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil {
+			return "", time.Time{}, time.Time{}, false
+		}
+		received = timeMs(rms)
+	}
+	return parts[n-1], timeMs(ms), received, true
 }
 
 func timeMs(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
@@ -406,7 +424,7 @@ func (s *Service) messageOutput(q *queueRecord, m storage.Message, vis time.Dura
 	}
 	out := messageOutput{
 		MessageID:     m.ID,
-		ReceiptHandle: encodeReceipt(m.Receipt, until),
+		ReceiptHandle: encodeReceipt(m.Receipt, until, s.now()),
 		MD5OfBody:     md5Hex(m.Body),
 		Body:          string(m.Body),
 	}
@@ -456,7 +474,7 @@ func receiptOf(h *string) (string, time.Time, error) {
 	if h == nil || *h == "" {
 		return "", time.Time{}, errMissingParameter("ReceiptHandle")
 	}
-	raw, until, ok := decodeReceipt(*h)
+	raw, until, _, ok := decodeReceipt(*h)
 	if !ok {
 		return "", time.Time{}, errReceiptHandleInvalid(*h)
 	}
@@ -559,7 +577,14 @@ func (s *Service) changeVisibility(ctx context.Context, q *queueRecord, handle *
 	if v.Bad || v.V < 0 || v.V > maxVisibility {
 		return errInvalidValue(v.Raw, "VisibilityTimeout", "Must be >= 0 and <= 43200, if provided.")
 	}
-	err = s.deps.Queues.ChangeVisibility(ctx, q.storageName(), raw, s.now(), time.Duration(v.V)*time.Second)
+	// A message stays invisible at most 12 hours after it was received,
+	// however often its timeout is extended.
+	now := s.now()
+	newTimeout := time.Duration(v.V) * time.Second
+	if _, _, received, _ := decodeReceipt(*handle); !received.IsZero() && now.Sub(received)+newTimeout > maxVisibility*time.Second {
+		return errInvalidValue(v.Raw, "VisibilityTimeout", fmt.Sprintf("Total VisibilityTimeout for the message is beyond the limit [%d seconds]", maxVisibility))
+	}
+	err = s.deps.Queues.ChangeVisibility(ctx, q.storageName(), raw, now, newTimeout)
 	switch {
 	case errors.Is(err, storage.ErrInvalidReceipt):
 		return errInvalidValue(*handle, "ReceiptHandle", "Message does not exist or is not available for visibility timeout change.")

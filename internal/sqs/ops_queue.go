@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/service"
@@ -40,6 +41,9 @@ func (s *Service) createQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	}
 	account, region := rc.call.Account, rc.call.Region
 	if err := s.checkRedrive(ctx, account, region, name, fifo, attrs[attrRedrive]); err != nil {
+		return nil, err
+	}
+	if err := s.checkDeletedRecently(ctx, account, region, name); err != nil {
 		return nil, err
 	}
 	for range 5 {
@@ -189,6 +193,9 @@ func (s *Service) getQueueURL(ctx context.Context, rc *reqCtx) (any, error) {
 		return nil, err
 	}
 	rc.call.Resources = append(rc.call.Resources, service.Resource{Type: "AWS::SQS::Queue", Name: q.arn()})
+	if err := s.authorizeCall(rc, q); err != nil {
+		return nil, err
+	}
 	return queueURLOutput{q.url(rc.base)}, nil
 }
 
@@ -261,11 +268,40 @@ func (s *Service) deleteQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	if err := s.deps.Queues.Drop(ctx, q.storageName()); err != nil {
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
 	}
+	// The name stays unavailable for a minute (QueueDeletedRecently).
+	stamp := strconv.FormatInt(s.now().UnixMilli(), 10)
+	if _, err := s.deps.Meta.Put(ctx, nsDeleted, q.key(), []byte(stamp), storage.AnyVersion); err != nil {
+		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
+	}
 	s.metrics.forget(q)
 	s.expireMu.Lock()
 	delete(s.lastExpire, q.storageName())
 	s.expireMu.Unlock()
 	return nil, nil
+}
+
+// deletedWait is how long a deleted queue's name cannot be reused.
+const deletedWait = 60 * time.Second
+
+// checkDeletedRecently refuses a name whose queue was deleted less than
+// deletedWait ago, and forgets older deletions.
+func (s *Service) checkDeletedRecently(ctx context.Context, account, region, name string) error {
+	key := queueKey(account, region, name)
+	rec, err := s.deps.Meta.Get(ctx, nsDeleted, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqs: create queue %s: %w", name, err)
+	}
+	ms, _ := strconv.ParseInt(string(rec.Value), 10, 64)
+	if s.now().Sub(time.UnixMilli(ms)) < deletedWait {
+		return errQueueDeletedRecently()
+	}
+	if err := s.deps.Meta.Delete(ctx, nsDeleted, key, rec.Version); err != nil && !errors.Is(err, storage.ErrNotFound) && !errors.Is(err, storage.ErrConflict) {
+		return fmt.Errorf("sqs: create queue %s: %w", name, err)
+	}
+	return nil
 }
 
 // knownQueueAttr reports whether GetQueueAttributes accepts name.

@@ -20,6 +20,12 @@ import (
 // do) to target (the endpoint or a queue URL) and returns status and body.
 func queryCall(t *testing.T, env *testenv.Env, target string, params url.Values) (int, string) {
 	t.Helper()
+	return queryCallAs(t, env.Config, target, params)
+}
+
+// queryCallAs is queryCall signed with cfg's credentials.
+func queryCallAs(t *testing.T, cfg aws.Config, target string, params url.Values) (int, string) {
+	t.Helper()
 	if params.Get("Version") == "" {
 		params.Set("Version", "2012-11-05")
 	}
@@ -29,14 +35,7 @@ func queryCall(t *testing.T, env *testenv.Env, target string, params url.Values)
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	sum := sha256.Sum256([]byte(body))
-	creds, err := env.Config.Credentials.Retrieve(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v4.NewSigner().SignHTTP(bg, creds, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	signRequest(t, cfg, req, body)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +43,19 @@ func queryCall(t *testing.T, env *testenv.Env, target string, params url.Values)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// signRequest signs req (with body) for SQS with cfg's credentials.
+func signRequest(t *testing.T, cfg aws.Config, req *http.Request, body string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	creds, err := cfg.Credentials.Retrieve(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v4.NewSigner().SignHTTP(bg, creds, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func wantContains(t *testing.T, body string, parts ...string) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fogbank/fogbank/internal/iampolicy"
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/storage"
 )
@@ -19,6 +20,9 @@ import (
 const (
 	nsQueues    = "sqs.queues"
 	nsMoveTasks = "sqs.movetasks"
+	// nsDeleted records when each queue name was last deleted (unix ms),
+	// for QueueDeletedRecently.
+	nsDeleted   = "sqs.deleted"
 	queuePrefix = "sqs/"
 )
 
@@ -338,8 +342,12 @@ func normalizeAttrs(in map[string]string, fifo, creating bool) (map[string]strin
 			out[name] = v
 		case attrPolicy:
 			if v != "" {
-				var doc map[string]any
-				if json.Unmarshal([]byte(v), &doc) != nil {
+				// SQS reports every policy error with one message.
+				p, err := iampolicy.Parse([]byte(v))
+				if err == nil {
+					err = p.RequirePrincipals()
+				}
+				if err != nil {
 					return nil, errInvalidAttributeValue("Invalid value for the parameter Policy.")
 				}
 			}

@@ -164,10 +164,14 @@ func TestSetQueueAttributesErrors(t *testing.T) {
 			t.Fatalf("%s = %q, want %q", k, out.Attributes[k], v)
 		}
 	}
-	// Empty Policy removes it.
-	if _, err := c.SetQueueAttributes(bg, &sqs.SetQueueAttributesInput{QueueUrl: &std, Attributes: map[string]string{"Policy": `{"Version":"2012-10-17","Statement":[]}`}}); err != nil {
+	// A policy without statements is refused (AWS answers so when a tool
+	// removes the last statement, cloud-custodian#1816); an empty Policy
+	// removes it.
+	if _, err := c.SetQueueAttributes(bg, &sqs.SetQueueAttributesInput{QueueUrl: &std, Attributes: map[string]string{"Policy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage"}]}`}}); err != nil {
 		t.Fatal(err)
 	}
+	_, err = c.SetQueueAttributes(bg, &sqs.SetQueueAttributesInput{QueueUrl: &std, Attributes: map[string]string{"Policy": `{"Version":"2012-10-17","Statement":[]}`}})
+	wantAPIError(t, err, "InvalidAttributeValue", "Invalid value for the parameter Policy.")
 	if _, err := c.SetQueueAttributes(bg, &sqs.SetQueueAttributesInput{QueueUrl: &std, Attributes: map[string]string{"Policy": ""}}); err != nil {
 		t.Fatal(err)
 	}
@@ -230,10 +234,19 @@ func TestGetQueueURLListDelete(t *testing.T) {
 	wantAPIError(t, err, codeNonExistent, msgNonExistent)
 	_, err = c.DeleteQueue(bg, &sqs.DeleteQueueInput{QueueUrl: &urls[0]})
 	wantAPIError(t, err, codeNonExistent, msgNonExistent)
+	// The name of a deleted queue is reserved for 60 seconds.
+	_, err = c.CreateQueue(bg, &sqs.CreateQueueInput{QueueName: aws.String("list-a-0")})
+	wantAPIError(t, err, "AWS.SimpleQueueService.QueueDeletedRecently", "You must wait 60 seconds after deleting a queue before you can create another with the same name.")
+	env.Server.Clock().Advance(59 * time.Second)
+	_, err = c.CreateQueue(bg, &sqs.CreateQueueInput{QueueName: aws.String("list-a-0")})
+	wantAPIError(t, err, "AWS.SimpleQueueService.QueueDeletedRecently", "")
+	env.Server.Clock().Advance(time.Second)
+	createQueue(t, c, "list-a-0", nil)
 	// A queue created again under the name starts empty.
 	createQueue(t, c, "list-a-1", nil)
 	c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: &urls[1], MessageBody: aws.String("x")})
 	c.DeleteQueue(bg, &sqs.DeleteQueueInput{QueueUrl: &urls[1]})
+	env.Server.Clock().Advance(time.Minute)
 	createQueue(t, c, "list-a-1", nil)
 	r, _ := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &urls[1]})
 	if len(r.Messages) != 0 {

@@ -46,6 +46,7 @@ type Service struct {
 	log     *slog.Logger
 	json    protocol.Codec
 	query   protocol.Codec
+	coral   protocol.Codec // JSON errors in the coral namespace (AccessDenied)
 	ops     map[string]operation
 	metrics *metrics
 	node    string
@@ -59,6 +60,8 @@ type Service struct {
 
 	tasksMu sync.Mutex
 	tasks   map[string]bool // move tasks running on this node, by id
+
+	policies policyCache
 }
 
 // operation is one API operation.
@@ -98,6 +101,7 @@ func New(deps Deps) *Service {
 		log:        deps.Logger,
 		json:       protocol.Codec{Kind: protocol.AWSJSON10, Namespace: jsonNS, Logger: deps.Logger},
 		query:      protocol.Codec{Kind: protocol.AWSQuery, XMLNS: xmlns, Logger: deps.Logger},
+		coral:      protocol.Codec{Kind: protocol.AWSJSON10, Namespace: "com.amazon.coral.service", Logger: deps.Logger},
 		lastExpire: map[string]time.Time{},
 		tasks:      map[string]bool{},
 		node:       deps.IDs.UUID(),
@@ -177,7 +181,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, query bool,
 		s.query.WriteError(w, r, err)
 		return
 	}
-	s.json.WriteError(w, r, err)
+	if e, ok := errors.AsType[*protocol.Error](err); ok && e.Code == codeAccessDenied {
+		s.coral.WriteError(w, r, err)
+	} else {
+		s.json.WriteError(w, r, err)
+	}
 	// CloudTrail shows SQS's error codes in their legacy (query) form.
 	if e, ok := errors.AsType[*protocol.Error](err); ok && e.QueryCode != "" {
 		if call := service.CallFrom(r.Context()); call != nil {
@@ -320,6 +328,9 @@ func (s *Service) resolveQueue(ctx context.Context, rc *reqCtx, queueURL *string
 		return nil, err
 	}
 	rc.call.Resources = append(rc.call.Resources, service.Resource{Type: "AWS::SQS::Queue", Name: q.arn()})
+	if err := s.authorizeCall(rc, q); err != nil {
+		return nil, err
+	}
 	return q, nil
 }
 

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"testing"
@@ -60,13 +61,19 @@ func TestParseQueueURL(t *testing.T) {
 
 func TestReceiptRoundTrip(t *testing.T) {
 	until := time.UnixMilli(1700000000123).UTC()
-	h := encodeReceipt("42.abc def", until)
-	raw, u, ok := decodeReceipt(h)
-	if !ok || raw != "42.abc def" || !u.Equal(until) {
-		t.Fatalf("decode = %q %v %v", raw, u, ok)
+	received := until.Add(-30 * time.Second)
+	h := encodeReceipt("42.abc def", until, received)
+	raw, u, r, ok := decodeReceipt(h)
+	if !ok || raw != "42.abc def" || !u.Equal(until) || !r.Equal(received) {
+		t.Fatalf("decode = %q %v %v %v", raw, u, r, ok)
 	}
-	for _, bad := range []string{"", "garbage", "Zm9v", "ZmIxIHggeQ=="} {
-		if _, _, ok := decodeReceipt(bad); ok {
+	// Handles issued before the receive time was recorded still decode.
+	raw, u, r, ok = decodeReceipt(base64.StdEncoding.EncodeToString([]byte("fb1 1700000000123 42.abc def")))
+	if !ok || raw != "42.abc def" || !u.Equal(until) || !r.IsZero() {
+		t.Fatalf("decode fb1 = %q %v %v %v", raw, u, r, ok)
+	}
+	for _, bad := range []string{"", "garbage", "Zm9v", "ZmIxIHggeQ==", base64.StdEncoding.EncodeToString([]byte("fb2 1 x y"))} {
+		if _, _, _, ok := decodeReceipt(bad); ok {
 			t.Errorf("decodeReceipt(%q) accepted", bad)
 		}
 	}
@@ -143,12 +150,12 @@ func FuzzQueryDocument(f *testing.F) {
 func FuzzParsers(f *testing.F) {
 	f.Add("http://sqs.us-east-1.localhost:4566/000000000000/q")
 	f.Add("arn:aws:sqs:us-east-1:000000000000:q")
-	f.Add(encodeReceipt("1.x", time.Unix(0, 0)))
+	f.Add(encodeReceipt("1.x", time.Unix(0, 0), time.Unix(0, 0)))
 	f.Fuzz(func(t *testing.T, s string) {
 		parseQueueURL(s)
 		ParseQueueARN(s)
-		if raw, until, ok := decodeReceipt(s); ok {
-			if r2, u2, ok := decodeReceipt(encodeReceipt(raw, until)); !ok || r2 != raw || !u2.Equal(until) {
+		if raw, until, recv, ok := decodeReceipt(s); ok {
+			if r2, u2, rc2, ok := decodeReceipt(encodeReceipt(raw, until, recv)); !ok || r2 != raw || !u2.Equal(until) || (!recv.IsZero() && !rc2.Equal(recv)) {
 				t.Fatalf("receipt round trip failed for %q", s)
 			}
 		}

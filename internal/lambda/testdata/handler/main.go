@@ -52,6 +52,13 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	case "sleep":
 		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
 		return "slept", nil
+	case "opt":
+		// Reads a file from the merged layer directory (Lambda's /opt).
+		b, err := os.ReadFile(os.Getenv("FOGBANK_OPT_DIR") + "/" + ev.Message)
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
 	case "version":
 		return os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"), nil
 	case "sqs":
