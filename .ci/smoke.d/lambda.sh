@@ -62,6 +62,24 @@ msgs=$(awsx logs get-log-events --log-group-name "/aws/lambda/$name" --log-strea
 case "$msgs" in *'echo: {"hello":"smoke"}'*) ;; *) fail "get-log-events lacks function output: $msgs" ;; esac
 echo "ok: aws logs filter-log-events / describe-log-streams / get-log-events"
 
+# GetFunction's Code.Location downloads the zip without signing.
+loc=$(awsx lambda get-function --function-name "$name" --query 'Code.Location' --output text)
+curl -fsS -o "$work/dl.zip" "$loc" || fail "Code.Location download: $loc"
+cmp -s "$work/dl.zip" "$work/fn.zip" || fail "Code.Location served a different zip"
+echo "ok: lambda get-function Code.Location (presigned download)"
+
+# Function URL (AuthType NONE): host form via the Host header, and the path form.
+url=$(awsx lambda create-function-url-config --function-name "$name" --auth-type NONE --query FunctionUrl --output text)
+awsx lambda add-permission --function-name "$name" --statement-id url --action lambda:InvokeFunctionUrl \
+  --principal '*' --function-url-auth-type NONE >/dev/null
+urlid=$(printf '%s' "$url" | sed -E 's#^https?://([^.]+)\..*#\1#')
+host=$(printf '%s' "$url" | sed -E 's#^https?://([^/]+)/.*#\1#')
+out=$(curl -fsS -H "Host: $host" "$AWS_ENDPOINT_URL/plain") || fail "function URL (host form)"
+[ "$out" = '{"hello":"world"}' ] || fail "function URL answer: $out"
+out=$(curl -fsS "$AWS_ENDPOINT_URL/2021-10-31/function-urls/$urlid/string") || fail "function URL (path form)"
+[ "$out" = 'hello' ] || fail "function URL path-form answer: $out"
+echo "ok: lambda function URL (host and path forms)"
+
 awsx lambda delete-function --function-name "$name" >/dev/null
 if awsx lambda get-function --function-name "$name" >/dev/null 2>&1; then fail "function still exists"; fi
 echo "ok: lambda delete-function"
