@@ -122,7 +122,7 @@ func (s *Service) deliverSQS(ctx context.Context, t *task, a arn, input []byte) 
 	if s.deps.SQS == nil {
 		return fatal("NO_RESOURCE", "The specified queue does not exist.")
 	}
-	m := SQSMessage{QueueARN: t.Target.Arn, Body: string(input), SenderID: "AIDAIEVENTBRIDGEFOGBANK"}
+	m := SQSMessage{QueueARN: t.Target.Arn, Body: string(input), SenderID: "AIDAIEVENTBRIDGEFOGBANK", RuleARN: t.RuleARN}
 	if strings.HasSuffix(a.Resource, ".fifo") {
 		if t.Target.SqsParameters != nil {
 			m.GroupID = t.Target.SqsParameters.MessageGroupId
@@ -194,6 +194,6 @@ func (s *Service) sendToDLQ(ctx context.Context, t *task, derr *deliveryError, e
 		attrs["EXHAUSTED_RETRY_CONDITION"] = exhausted
 		attrs["RETRY_ATTEMPTS"] = strconv.Itoa(retries)
 	}
-	_, err := s.deps.SQS.SendEventsMessage(ctx, SQSMessage{QueueARN: t.Target.DeadLetterConfig.Arn, Body: string(t.Event), Attributes: attrs, SenderID: "AIDAIEVENTBRIDGEFOGBANK"})
+	_, err := s.deps.SQS.SendEventsMessage(ctx, SQSMessage{QueueARN: t.Target.DeadLetterConfig.Arn, Body: string(t.Event), Attributes: attrs, SenderID: "AIDAIEVENTBRIDGEFOGBANK", RuleARN: t.RuleARN})
 	return err
 }

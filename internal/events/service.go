@@ -31,6 +31,9 @@ type SQSMessage struct {
 	DedupID    string
 	// SenderID is the principal the message appears to come from.
 	SenderID string
+	// RuleARN is the rule on whose behalf the message is sent; the queue's
+	// policy sees it as aws:SourceArn (and its account as aws:SourceAccount).
+	RuleARN string
 }
 
 // SQSSender delivers messages to SQS queues on EventBridge's behalf,

@@ -35,11 +35,13 @@ func (a eventsSQS) SendEventsMessage(ctx context.Context, m events.SQSMessage) (
 // eventsSender says on whose behalf EventBridge sends m, so that the queue
 // policy decides as on AWS: the events.amazonaws.com service principal
 // with the rule as aws:SourceArn and its account as aws:SourceAccount.
-// Dead-letter messages name their rule (RULE_ARN); target deliveries do
-// not carry it in events.SQSMessage yet, so they are sent as a trusted
-// in-process caller (the zero Sender) until they do.
+// A message that names no rule is sent as a trusted in-process caller
+// (the zero Sender).
 func eventsSender(m events.SQSMessage) sqs.Sender {
-	rule := m.Attributes["RULE_ARN"]
+	rule := m.RuleARN
+	if rule == "" {
+		rule = m.Attributes["RULE_ARN"]
+	}
 	if rule == "" {
 		return sqs.Sender{}
 	}
