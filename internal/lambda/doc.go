@@ -5,6 +5,16 @@
 // dead-letter queues, SQS event source mappings, function URLs, layers,
 // resource policies, tags and account settings.
 //
+// Function URLs are served at <url-id>.lambda-url.<region>.<host> (the
+// front door routes such hosts here, see UnsignedOperation) and at the path
+// form FunctionURLPathPrefix; GetFunction's Code.Location and layer
+// Content.Location are presigned, time-limited download URLs.
+//
+// The data plane (Invoke, async delivery, event source batches, function
+// URLs) reads configuration through an in-memory cache that every write
+// through the service invalidates; changes made behind its back are seen
+// within a second, or at once after Invalidate.
+//
 // Functions run in internal/funcrt execution environments (one
 // funcrt.Manager per function version and configuration revision); their
 // output goes to CloudWatch Logs through the narrow LogWriter interface.
