@@ -84,8 +84,6 @@ type asyncEngine struct {
 	s      *Service
 	shards []string
 	wg     sync.WaitGroup
-	next   int
-	mu     sync.Mutex
 }
 
 func newAsyncEngine(s *Service) *asyncEngine {

@@ -63,8 +63,3 @@ func errTooManyRequests(reason string) *protocol.Error {
 func errRequestTooLarge(msg string) *protocol.Error {
 	return userError(http.StatusRequestEntityTooLarge, "RequestTooLargeException", "%s", msg)
 }
-
-func errServiceException(msg string) *protocol.Error {
-	return &protocol.Error{Code: "ServiceException", Message: msg, Status: http.StatusInternalServerError,
-		Fields: map[string]any{"Type": "Service", "Message": msg}}
-}

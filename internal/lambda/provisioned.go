@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/fogbank/fogbank/internal/protocol"
@@ -25,8 +24,7 @@ type provRecord struct {
 // provisioner pre-initialises environments for provisioned concurrency in
 // the background (status IN_PROGRESS, then READY or FAILED).
 type provisioner struct {
-	s  *Service
-	mu sync.Mutex
+	s *Service
 }
 
 func newProvisioner(s *Service) *provisioner { return &provisioner{s: s} }

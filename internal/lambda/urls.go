@@ -195,7 +195,7 @@ func (s *Service) createURL(w http.ResponseWriter, r *http.Request, call *servic
 		}
 		return err
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsURLIDs, u.URLID, urlIDRecord{Account: ref.Account, Region: ref.Region, Name: ref.Name, Qualifier: ref.Qualifier}, storage.MustNotExist); err != nil {
+	if _, err := putJSON(ctx, s.deps.Meta, nsURLIDs, u.URLID, urlIDRecord(ref), storage.MustNotExist); err != nil {
 		_ = s.deps.Meta.Delete(ctx, nsURLs, urlKey(ref), storage.AnyVersion)
 		return err
 	}

@@ -390,7 +390,7 @@ func (s *Service) serveFunctionURL(w http.ResponseWriter, r *http.Request) {
 		writeURLError(w, http.StatusForbidden, "Forbidden")
 		return
 	}
-	ref := fnRef{Account: idr.Account, Region: idr.Region, Name: idr.Name, Qualifier: idr.Qualifier}
+	ref := fnRef(idr)
 	u, _, err := hotJSON[urlRecord](ctx, s.meta, nsURLs, urlKey(ref))
 	if err != nil || u.URLID != id {
 		writeURLError(w, http.StatusForbidden, "Forbidden")

@@ -8,8 +8,8 @@ import (
 func TestMapURLResponse(t *testing.T) {
 	for _, tc := range []struct {
 		name, payload, body, ctype, enc string
-		status                           int
-		bad                              bool
+		status                          int
+		bad                             bool
 	}{
 		{name: "object", payload: `{"hello":"world"}`, status: 200, body: `{"hello":"world"}`, ctype: "application/json"},
 		{name: "string", payload: `"hello"`, status: 200, body: "hello", ctype: "application/json"},

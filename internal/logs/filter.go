@@ -152,7 +152,7 @@ func parseCond(s string) (jsonCond, error) {
 	s = strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
 	s = strings.TrimSpace(s)
 	if !strings.HasPrefix(s, "$.") && s != "$" {
-		return jsonCond{}, fmt.Errorf("%w: selector must start with $.", ErrFilterPattern)
+		return jsonCond{}, fmt.Errorf("%w: selector must start with \"$.\"", ErrFilterPattern)
 	}
 	for _, op := range jsonOps {
 		if i := strings.Index(s, op); i > 0 {

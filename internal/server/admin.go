@@ -121,6 +121,12 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.identity.Invalidate()
+	for _, sv := range s.services {
+		// Services that cache state in memory drop it after a reset.
+		if inv, ok := sv.(interface{ Invalidate() }); ok && (svc == "" || sv.Name() == svc) {
+			inv.Invalidate()
+		}
+	}
 	if svc == "" {
 		if err := s.identity.Bootstrap(r.Context()); err != nil {
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
