@@ -22,7 +22,7 @@ import (
 )
 
 // Benchmarks of issue 5, each beside its baseline measured in the same run
-// on the same storage (docs/benchmarks-events.md):
+// on the same storage (docs/benchmarks.md, "EventBridge benchmarks"):
 //
 //	go test -run '^$' -bench . -benchtime 200x ./internal/events/
 

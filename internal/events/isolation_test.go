@@ -79,7 +79,7 @@ func TestNoisyNeighbourIsolation(t *testing.T) {
 	// machine the quiet p99 grows 3–6× (9 ms → 33 ms) because every
 	// account's deliveries share the embedded store's single write
 	// connection, which a flood saturates. Shard isolation alone does not
-	// reach the 2× bound; see docs/compatibility-events.md.
+	// reach the 2× bound; see docs/compatibility.md (EventBridge).
 	if os.Getenv("FOGBANK_ISOLATION_TEST") == "" {
 		t.Skip("known to exceed the 2x bound (shared storage writer); set FOGBANK_ISOLATION_TEST=1 to run")
 	}

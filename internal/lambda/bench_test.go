@@ -282,7 +282,7 @@ func BenchmarkWarmInvokeRaw(b *testing.B) {
 // rie is the AWS Lambda Runtime Interface Emulator running the same
 // bootstrap (concurrency 1, loopback). It is used only when
 // FOGBANK_RIE_BIN names a built aws-lambda-rie binary (see
-// docs/benchmarks-lambda.md); it is not a module dependency.
+// docs/benchmarks.md, "Lambda benchmarks"); it is not a module dependency.
 type rie struct {
 	url string
 	c   *http.Client

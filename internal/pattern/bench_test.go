@@ -358,7 +358,7 @@ func BenchmarkCloudTrail(b *testing.B) {
 	}
 }
 
-// TestBenchReport prints the benchmark table for docs/benchmarks-pattern.md,
+// TestBenchReport prints the benchmark table for docs/benchmarks.md (event pattern engine),
 // every figure measured in the same run: each configuration runs for about
 // FOGBANK_BENCH_SECONDS (default 1) of CPU time, FOGBANK_BENCH_ROUNDS times
 // (default 3) interleaved with the others; the table shows the best round

@@ -18,7 +18,7 @@ import (
 )
 
 // Benchmarks: each SQS figure beside a baseline measured in the same run on
-// the same storage engine (see docs/benchmarks-sqs.md).
+// the same storage engine (see docs/benchmarks.md, "SQS benchmarks").
 //
 //	go test -run '^$' -bench . -benchtime 2s ./internal/sqs/
 

@@ -76,10 +76,10 @@ func StorageFromEnv() string {
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := server.Config{
-		Listen:    "127.0.0.1:0",
-		DataDir:   t.TempDir(),
-		Storage:   StorageFromEnv(),
-		Logger:    testLogger(t),
+		Listen:  "127.0.0.1:0",
+		DataDir: t.TempDir(),
+		Storage: StorageFromEnv(),
+		Logger:  testLogger(t),
 	}
 	for _, o := range opts {
 		o(&cfg)
