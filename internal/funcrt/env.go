@@ -253,7 +253,7 @@ var errRedispatch = errors.New("funcrt: environment lost before delivery")
 // reused.
 func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initDur time.Duration) (Result, bool, error) {
 	m := e.m
-	if e.isExited() || !processAlive(e.pid) {
+	if e.isExited() || e.mem == nil || !e.mem.alive() {
 		return Result{}, false, errRedispatch // died while idle
 	}
 	now := time.Now()
@@ -461,6 +461,7 @@ func (e *environment) destroy() {
 			if started {
 				<-e.exited
 				killGroup(e.pid) // stragglers left in the group
+				e.mem.close()
 			} else {
 				_ = e.logW.Close()
 			}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"strings"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -32,26 +32,42 @@ type Report struct {
 // Line renders the report in Lambda's text format, fields separated and
 // terminated by tabs, with the trailing newline Lambda stores.
 func (r Report) Line() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %s ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		r.RequestID, formatMs(r.Duration), r.BilledDurationMs, r.MemorySizeMB, r.MaxMemoryUsedMB)
+	b := make([]byte, 0, 192)
+	b = append(b, "REPORT RequestId: "...)
+	b = append(b, r.RequestID...)
+	b = append(b, "\tDuration: "...)
+	b = appendMs(b, r.Duration)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, r.BilledDurationMs, 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(r.MemorySizeMB), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendInt(b, int64(r.MaxMemoryUsedMB), 10)
+	b = append(b, " MB\t"...)
 	if r.InitDuration > 0 {
-		fmt.Fprintf(&b, "Init Duration: %s ms\t", formatMs(r.InitDuration))
+		b = append(b, "Init Duration: "...)
+		b = appendMs(b, r.InitDuration)
+		b = append(b, " ms\t"...)
 	}
 	switch r.Status {
 	case StatusTimeout:
-		b.WriteString("Status: timeout\t")
+		b = append(b, "Status: timeout\t"...)
 	case StatusError:
 		if r.ErrorType != "" {
-			fmt.Fprintf(&b, "Status: error\tError Type: %s\t", r.ErrorType)
+			b = append(b, "Status: error\tError Type: "...)
+			b = append(b, r.ErrorType...)
+			b = append(b, '\t')
 		}
 	}
-	b.WriteByte('\n')
-	return b.String()
+	b = append(b, '\n')
+	return string(b)
 }
 
-func formatMs(d time.Duration) string {
-	return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond))
+func formatMs(d time.Duration) string { return string(appendMs(nil, d)) }
+
+// appendMs appends d in milliseconds with two decimals (as %.2f does).
+func appendMs(b []byte, d time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(d)/float64(time.Millisecond), 'f', 2, 64)
 }
 
 // billedMs rounds a duration up to whole milliseconds (at least 1).

@@ -41,30 +41,131 @@ const treeRescan = time.Second
 // memSampler sums VmHWM (peak) and VmRSS (current) in KiB over an
 // environment's process tree. The tree (found through
 // /proc/<pid>/task/<tid>/children) is rediscovered at most every
-// treeRescan, so a warm invocation usually costs one /proc read.
+// treeRescan, and each member's /proc/<pid>/status stays open between
+// samples (re-read with pread), so a warm invocation usually costs one
+// read(2) and no allocation. An open /proc file keeps naming the process it
+// was opened for: once that process is reaped it fails with ESRCH instead of
+// reading a recycled pid.
 type memSampler struct {
 	root    int
 	mu      sync.Mutex
-	pids    []int
+	files   map[int]int // pid -> open /proc/<pid>/status
+	rootSt  int         // open /proc/<root>/stat, or -1
 	scanned time.Time
+	closed  bool
+	buf     [4096]byte
 }
 
-func newMemSampler(pid int) *memSampler { return &memSampler{root: pid} }
+func newMemSampler(pid int) *memSampler { return &memSampler{root: pid, rootSt: -1} }
 
 func (s *memSampler) sample() (hwm, rss int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.pids == nil || time.Since(s.scanned) >= treeRescan {
-		s.pids = processTree(s.root)
-		s.scanned = time.Now()
+	if s.closed {
+		return 0, 0
 	}
-	for _, p := range s.pids {
-		if h, r, ok := procStatusMem(p); ok {
-			hwm += h
-			rss += r
+	if s.files == nil || time.Since(s.scanned) >= treeRescan {
+		s.rescanLocked()
+	}
+	for p, fd := range s.files {
+		b, ok := s.readLocked(fd)
+		if !ok {
+			_ = syscall.Close(fd)
+			delete(s.files, p)
+			continue
 		}
+		hwm += statusField(b, "\nVmHWM:")
+		rss += statusField(b, "\nVmRSS:")
 	}
 	return hwm, rss
+}
+
+// rescanLocked opens the status files of new members of the tree and closes
+// those of processes that left it.
+func (s *memSampler) rescanLocked() {
+	s.scanned = time.Now()
+	if s.files == nil {
+		s.files = map[int]int{}
+	}
+	tree := processTree(s.root)
+	in := make(map[int]bool, len(tree))
+	for _, p := range tree {
+		in[p] = true
+		if _, ok := s.files[p]; ok {
+			continue
+		}
+		if fd, err := openProc(p, "status"); err == nil {
+			s.files[p] = fd
+		}
+	}
+	for p, fd := range s.files {
+		if !in[p] {
+			_ = syscall.Close(fd)
+			delete(s.files, p)
+		}
+	}
+}
+
+// readLocked re-reads an open /proc file from its start into s.buf.
+func (s *memSampler) readLocked(fd int) ([]byte, bool) {
+	for {
+		n, err := syscall.Pread(fd, s.buf[:], 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return nil, false
+		}
+		return s.buf[:n], true
+	}
+}
+
+// alive reports whether the root process has not exited, as processAlive
+// does, reading its state through a /proc/<pid>/stat kept open.
+func (s *memSampler) alive() bool {
+	if s.root <= 0 || waitidExited(s.root) {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if s.rootSt < 0 {
+		fd, err := openProc(s.root, "stat")
+		if err != nil {
+			return false
+		}
+		s.rootSt = fd
+	}
+	b, ok := s.readLocked(s.rootSt)
+	return ok && statAlive(b)
+}
+
+// close releases the open /proc files; sample and alive return zero values
+// afterwards.
+func (s *memSampler) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for p, fd := range s.files {
+		_ = syscall.Close(fd)
+		delete(s.files, p)
+	}
+	if s.rootSt >= 0 {
+		_ = syscall.Close(s.rootSt)
+		s.rootSt = -1
+	}
+}
+
+func openProc(pid int, name string) (int, error) {
+	for {
+		fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/"+name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		return fd, err
+	}
 }
 
 // processTree lists pid and its descendants.
@@ -85,14 +186,6 @@ func processTree(pid int) []int {
 	return out
 }
 
-func procStatusMem(pid int) (hwm, rss int64, ok bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, 0, false
-	}
-	return statusField(b, "\nVmHWM:"), statusField(b, "\nVmRSS:"), true
-}
-
 // statusField parses the "<key> <n> kB" line of a /proc status file.
 func statusField(b []byte, key string) int64 {
 	i := bytes.Index(b, []byte(key))
@@ -100,14 +193,16 @@ func statusField(b []byte, key string) int64 {
 		return 0
 	}
 	rest := b[i+len(key):]
-	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
-		rest = rest[:j]
+	for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+		rest = rest[1:]
 	}
-	f := strings.Fields(string(rest))
-	if len(f) == 0 {
-		return 0
+	var n int64
+	for _, c := range rest {
+		if c < '0' || c > '9' || n > (1<<62)/10 {
+			break
+		}
+		n = n*10 + int64(c-'0')
 	}
-	n, _ := strconv.ParseInt(f[0], 10, 64)
 	return n
 }
 
@@ -231,9 +326,16 @@ func (c *cgroupEnv) remove() {
 // waitid with WNOWAIT, so the process is not reaped (cmd.Wait still does
 // that); a process already reaped (ECHILD) is dead.
 func processAlive(pid int) bool {
-	if pid <= 0 {
+	if pid <= 0 || waitidExited(pid) {
 		return false
 	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && statAlive(b)
+}
+
+// waitidExited reports whether our child pid has exited (waitable, not
+// reaped by this call) or is already reaped.
+func waitidExited(pid int) bool {
 	const (
 		pPID    = 1
 		wNOHANG = 0x1
@@ -244,23 +346,21 @@ func processAlive(pid int) bool {
 	_, _, errno := syscall.Syscall6(syscall.SYS_WAITID, pPID, uintptr(pid), uintptr(unsafe.Pointer(&info[0])),
 		wEXITED|wNOHANG|wNOWAIT, 0, 0)
 	if errno == syscall.ECHILD {
-		return false
+		return true
 	}
 	if errno != 0 {
-		return true
+		return false
 	}
 	// si_pid follows si_signo, si_errno and si_code, aligned like a pointer;
 	// it is 0 when no child has changed state.
 	off := (3*4 + unsafe.Sizeof(uintptr(0)) - 1) &^ (unsafe.Sizeof(uintptr(0)) - 1)
-	if *(*int32)(unsafe.Pointer(&info[off])) != 0 {
-		return false
-	}
-	// A killed multi-threaded process shows its leader as a zombie while the
-	// other threads still exit; waitid reports it only after that.
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
+	return *(*int32)(unsafe.Pointer(&info[off])) != 0
+}
+
+// statAlive reads the state field of a /proc/<pid>/stat line. A killed
+// multi-threaded process shows its leader as a zombie while the other
+// threads still exit; waitid reports it only after that.
+func statAlive(b []byte) bool {
 	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
 		return b[i+2] != 'Z' && b[i+2] != 'X'
 	}

@@ -108,3 +108,66 @@ func TestProcessAlive(t *testing.T) {
 		t.Error("pid 0 reported alive")
 	}
 }
+
+func TestStatusField(t *testing.T) {
+	status := []byte("Name:\tbootstrap\nVmPeak:\t  712345 kB\nVmHWM:\t    8120 kB\nVmRSS:\t    7004 kB\nThreads:\t5\n")
+	for _, tc := range []struct {
+		key  string
+		want int64
+	}{
+		{"\nVmHWM:", 8120},
+		{"\nVmRSS:", 7004},
+		{"\nVmPeak:", 712345},
+		{"\nThreads:", 5},
+		{"\nVmSwap:", 0}, // absent (kernel thread, zombie)
+	} {
+		if got := statusField(status, tc.key); got != tc.want {
+			t.Errorf("statusField(%q) = %d, want %d", tc.key, got, tc.want)
+		}
+	}
+}
+
+func FuzzStatusField(f *testing.F) {
+	f.Add([]byte("Name:\tx\nVmHWM:\t  8120 kB\nVmRSS:\t 12 kB\n"))
+	f.Add([]byte("\nVmHWM:"))
+	f.Add([]byte("\nVmHWM:\t99999999999999999999999999 kB\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if n := statusField(b, "\nVmHWM:"); n < 0 {
+			t.Errorf("negative field %d from %q", n, b)
+		}
+	})
+}
+
+// TestMemSampler checks the kept-open /proc files: a live child is measured
+// and alive, a zombie is not alive, a reaped one measures nothing, and
+// close releases everything.
+func TestMemSampler(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := newMemSampler(cmd.Process.Pid)
+	hwm, rss := s.sample()
+	if hwm <= 0 || rss <= 0 || hwm < rss {
+		t.Errorf("sample of a live process = hwm %d, rss %d KiB", hwm, rss)
+	}
+	if again, _ := s.sample(); again < hwm {
+		t.Errorf("peak went down: %d then %d", hwm, again)
+	}
+	if !s.alive() {
+		t.Error("running process reported dead")
+	}
+	_ = cmd.Process.Kill()
+	waitFor(t, "the zombie to be seen", func() bool { return !s.alive() })
+	_ = cmd.Wait()
+	if s.alive() {
+		t.Error("reaped process reported alive")
+	}
+	if h, r := s.sample(); h != 0 || r != 0 {
+		t.Errorf("reaped process measured %d/%d KiB", h, r)
+	}
+	s.close()
+	if h, _ := s.sample(); h != 0 || s.alive() || len(s.files) != 0 || s.rootSt != -1 {
+		t.Error("sampler still working after close")
+	}
+}

@@ -19,10 +19,12 @@ func killGroup(pid int) {
 }
 
 // memSampler does not measure outside Linux.
-type memSampler struct{}
+type memSampler struct{ root int }
 
-func newMemSampler(int) *memSampler            { return &memSampler{} }
+func newMemSampler(pid int) *memSampler        { return &memSampler{root: pid} }
 func (s *memSampler) sample() (hwm, rss int64) { return 0, 0 }
+func (s *memSampler) alive() bool              { return processAlive(s.root) }
+func (s *memSampler) close()                   {}
 
 func maxRSSKB(ps *os.ProcessState) int64 {
 	if ps == nil {

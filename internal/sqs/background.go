@@ -8,20 +8,21 @@ import (
 // Retention: messages older than a queue's MessageRetentionPeriod are
 // removed by a sweep over all queues every sweepInterval of clock time,
 // and (at most once per expireEvery per queue) just before a receive or a
-// count, so that expired messages are never delivered.
+// count, so that expired messages are never delivered. A long poll woken by
+// a send allows the last sweep to be one pollInterval older (see receive).
 const (
 	sweepInterval = time.Minute
 	expireEvery   = time.Second
 )
 
 // maybeExpire removes q's expired messages unless that was done less than
-// expireEvery ago (force: always).
-func (s *Service) maybeExpire(ctx context.Context, q *queueRecord, now time.Time, force bool) {
+// within ago (0: always).
+func (s *Service) maybeExpire(ctx context.Context, q *queueRecord, now time.Time, within time.Duration) {
 	name := q.storageName()
 	s.expireMu.Lock()
 	last, ok := s.lastExpire[name]
 	s.expireMu.Unlock()
-	if !force && ok && now.Sub(last) < expireEvery && !now.Before(last) {
+	if ok && now.Sub(last) < within && !now.Before(last) {
 		return
 	}
 	retention := q.seconds(attrRetention)
@@ -70,6 +71,6 @@ func (s *Service) sweep(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.maybeExpire(ctx, q, now, true)
+		s.maybeExpire(ctx, q, now, 0)
 	}
 }

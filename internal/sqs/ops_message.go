@@ -368,9 +368,11 @@ func (s *Service) receiveMessage(ctx context.Context, rc *reqCtx) (any, error) {
 }
 
 // receive receives up to max messages, long polling for up to wait: it
-// returns as soon as a receive finds messages, waking on sends to the
-// queue (Notify) and re-checking at least every pollInterval of clock time
-// for messages whose delay or visibility timeout ended.
+// returns as soon as a receive finds messages. A long poll registers with
+// s.polls before its first receive and is woken directly by the commit of a
+// send to the queue (one waiting poll per notification, see pollSet); it
+// also re-checks at least every pollInterval of clock time for messages
+// whose delay or visibility timeout ended.
 func (s *Service) receive(ctx context.Context, q *queueRecord, max int, vis, wait time.Duration) ([]storage.Message, error) {
 	opts := storage.ReceiveOptions{Max: max, Visibility: vis, FIFO: q.FIFO}
 	if arn, n, ok := q.redrive(); ok {
@@ -380,27 +382,43 @@ func (s *Service) receive(ctx context.Context, q *queueRecord, max int, vis, wai
 	}
 	name := q.storageName()
 	deadline := s.now().Add(wait)
+	var w *pollWaiter
+	if wait > 0 {
+		w = s.polls.join(name)
+	}
+	received := false
+	defer func() {
+		if w != nil {
+			w.leave(received)
+		}
+	}()
+	// A poll woken by a send receives at once: the retention sweep may then
+	// be up to one pollInterval staler than usual rather than add a second
+	// write transaction between the send and the response.
+	within := expireEvery
 	for {
-		notify := s.deps.Queues.Notify(name)
 		now := s.now()
-		s.maybeExpire(ctx, q, now, false)
+		s.maybeExpire(ctx, q, now, within)
 		msgs, err := s.deps.Queues.Receive(ctx, name, now, opts)
 		if err != nil {
 			return nil, fmt.Errorf("sqs: receive message: %w", err)
 		}
 		if len(msgs) > 0 {
+			received = true
 			s.metrics.received(q, len(msgs))
 			return msgs, nil
 		}
 		remaining := deadline.Sub(s.now())
-		if remaining <= 0 {
+		if remaining <= 0 || w == nil {
 			s.metrics.emptyReceive(q)
 			return nil, nil
 		}
 		wctx, cancel := context.WithCancel(ctx)
 		select {
-		case <-notify:
+		case <-w.wake:
+			within = expireEvery + pollInterval
 		case <-s.deps.Clock.After(wctx, min(remaining, pollInterval)):
+			within = expireEvery
 		case <-ctx.Done():
 			cancel()
 			return nil, nil

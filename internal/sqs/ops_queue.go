@@ -330,7 +330,7 @@ func (s *Service) queueAttributes(ctx context.Context, q *queueRecord, names []s
 	}
 	if want(attrApproxVisible) || want(attrApproxNotVisible) || want(attrApproxDelayed) {
 		now := s.now()
-		s.maybeExpire(ctx, q, now, true)
+		s.maybeExpire(ctx, q, now, 0)
 		st, err := s.deps.Queues.Stats(ctx, q.storageName(), now)
 		if err != nil {
 			return nil, fmt.Errorf("sqs: queue attributes of %s: %w", q.Name, err)

@@ -54,6 +54,8 @@ type Service struct {
 	expireMu   sync.Mutex
 	lastExpire map[string]time.Time
 
+	polls *pollSet // long polls waiting on this node
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -107,6 +109,7 @@ func New(deps Deps) *Service {
 		node:       deps.IDs.UUID(),
 	}
 	s.metrics = newMetrics(s, deps.Metrics)
+	s.polls = newPollSet(deps.Queues.Notify)
 	s.ops = map[string]operation{
 		"CreateQueue":                  {false, s.createQueue},
 		"GetQueueUrl":                  {true, s.getQueueURL},
