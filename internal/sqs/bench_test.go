@@ -1,9 +1,11 @@
 package sqs_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -209,4 +211,43 @@ func pct(d []time.Duration, p int) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// BenchmarkLongPollWakeMany is BenchmarkLongPollWake with 16 long polls
+// waiting on the queue: how long after a SendMessage returns one of them
+// returns with the message (p50 and p99).
+func BenchmarkLongPollWakeMany(b *testing.B) {
+	const polls = 16
+	_, c := start(b)
+	url := createQueue(b, c, "bench-poll-many", nil)
+	ctx, cancel := context.WithCancel(bg)
+	got := make(chan time.Time, polls)
+	var wg sync.WaitGroup
+	for range polls {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				r, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: &url, WaitTimeSeconds: 20})
+				if err != nil || len(r.Messages) == 0 {
+					continue
+				}
+				got <- time.Now()
+				c.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &url, ReceiptHandle: r.Messages[0].ReceiptHandle})
+			}
+		})
+	}
+	defer func() { cancel(); wg.Wait() }()
+	time.Sleep(100 * time.Millisecond) // let the polls start waiting
+	lags := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		time.Sleep(2 * time.Millisecond)
+		if _, err := c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: &url, MessageBody: aws.String("wake")}); err != nil {
+			b.Fatal(err)
+		}
+		sent := time.Now()
+		lags = append(lags, max((<-got).Sub(sent), 0))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(pct(lags, 50).Microseconds()), "wake-p50-µs")
+	b.ReportMetric(float64(pct(lags, 99).Microseconds()), "wake-p99-µs")
 }

@@ -19,7 +19,7 @@ type pollSet struct {
 // queuePolls is the waiters of one queue and the watch goroutine that
 // relays its notifications while there are any.
 type queuePolls struct {
-	waiters []*pollWaiter  // in arrival order
+	waiters []*pollWaiter // in arrival order
 	idle    chan struct{} // closed when the last waiter leaves
 }
 
