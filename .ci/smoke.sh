@@ -37,7 +37,8 @@ for aws in "${clis[@]}"; do
   [ "$n" -ge 1 ] || fail "cloudtrail lookup-events found $n GetCallerIdentity events"
   echo "ok: cloudtrail lookup-events -> $n GetCallerIdentity events"
 done
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q fogbank_requests_total || fail "/metrics"
+metrics=$(curl -fsS "http://127.0.0.1:$port/metrics") || fail "/metrics unreachable"
+grep -q fogbank_requests_total <<<"$metrics" || fail "/metrics lacks fogbank_requests_total"
 echo "ok: /metrics"
 
 export FOGBANK_SMOKE_CLIS="${clis[*]}"

@@ -51,7 +51,8 @@ for aws in $clis; do
   srcs=$(a sqs list-dead-letter-source-queues --queue-url "$dlq" --query 'queueUrls[0]' --output text)
   [ "$srcs" = "$src" ] || fail "list-dead-letter-source-queues: $srcs"
   echo "ok: list-dead-letter-source-queues"
-  if "$aws" sqs help 2>/dev/null | col -b | grep -q start-message-move-task; then
+  sqs_help=$("$aws" sqs help 2>/dev/null | col -b || true)
+  if grep -q start-message-move-task <<<"$sqs_help"; then
     a sqs start-message-move-task --source-arn "$dlq_arn" >/dev/null
     for _ in $(seq 1 50); do
       st=$(a sqs list-message-move-tasks --source-arn "$dlq_arn" --query 'Results[0].Status' --output text)
