@@ -100,6 +100,21 @@ func (s *Service) cache(ctx context.Context, account, region, bus string) (*busC
 	return c, nil
 }
 
+// cacheAfterWrite applies a rule change, already written to Meta, to the
+// bus's cache. It must run after the write: a cache that another goroutine
+// loaded from Meta before the write and installed afterwards would
+// otherwise miss the change until the next cache drop. Looking the cache up
+// after the write means either the load saw the write, or this update lands
+// on the installed cache.
+func (s *Service) cacheAfterWrite(ctx context.Context, account, region, bus string, apply func(*busCache)) error {
+	c, err := s.cache(ctx, account, region, bus)
+	if err != nil {
+		return err
+	}
+	apply(c)
+	return nil
+}
+
 // rulesGenKey is the record in nsGen whose version is the rules generation.
 const rulesGenKey = "rules"
 
@@ -221,17 +236,17 @@ func (s *Service) saveRule(ctx context.Context, r *Rule, expect int64) error {
 	if err != nil {
 		return fmt.Errorf("events: encode rule: %w", err)
 	}
-	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)
-	if err != nil {
-		return err
-	}
 	if _, err := s.deps.Meta.Put(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), raw, expect); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConcurrentModification()
 		}
 		return fmt.Errorf("events: put rule: %w", err)
 	}
-	c.set(r)
+	// The cache is looked up after the write: a cache loaded concurrently
+	// from Meta before the write must still receive it (see cacheAfterWrite).
+	if err := s.cacheAfterWrite(ctx, r.Account, r.Region, r.Bus, func(c *busCache) { c.set(r) }); err != nil {
+		return err
+	}
 	s.rulesChanged(ctx)
 	if r.ScheduleExpression != "" {
 		s.scheduleChanged()
@@ -240,10 +255,6 @@ func (s *Service) saveRule(ctx context.Context, r *Rule, expect int64) error {
 }
 
 func (s *Service) deleteRuleRecord(ctx context.Context, r *Rule, expect int64) error {
-	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)
-	if err != nil {
-		return err
-	}
 	if err := s.deps.Meta.Delete(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), expect); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConcurrentModification()
@@ -253,7 +264,9 @@ func (s *Service) deleteRuleRecord(ctx context.Context, r *Rule, expect int64) e
 		}
 		return fmt.Errorf("events: delete rule: %w", err)
 	}
-	c.remove(r.Name)
+	if err := s.cacheAfterWrite(ctx, r.Account, r.Region, r.Bus, func(c *busCache) { c.remove(r.Name) }); err != nil {
+		return err
+	}
 	s.rulesChanged(ctx)
 	if r.ScheduleExpression != "" {
 		s.scheduleChanged()
