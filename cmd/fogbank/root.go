@@ -190,6 +190,28 @@ func (a adminClient) do(method, path string, in any) (map[string]any, error) {
 	return out, nil
 }
 
+// offlineFlags select direct access to a stopped server's storage instead
+// of the admin endpoints of a running one.
+type offlineFlags struct{ dataDir, storage string }
+
+func addOfflineFlags(cmd *cobra.Command, o *offlineFlags) {
+	cmd.PersistentFlags().StringVar(&o.dataDir, "data-dir", "", "work on this data directory directly instead of a running server (the server must be stopped)")
+	cmd.PersistentFlags().StringVar(&o.storage, "storage", "", "work on this storage directly instead of a running server: embedded | nats-embedded | postgres://… | nats://…")
+}
+
+// open returns the identity store of the named storage, or nil when neither
+// flag was given (talk to the running server).
+func (o offlineFlags) open(ctx context.Context) (*identity.Store, func() error, error) {
+	if o.dataDir == "" && o.storage == "" {
+		return nil, nil, nil
+	}
+	st, closeFn, err := server.OpenIdentity(ctx, server.Config{DataDir: o.dataDir, Storage: o.storage})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open storage: %w", err)
+	}
+	return st, closeFn, nil
+}
+
 func printJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -197,15 +219,32 @@ func printJSON(w io.Writer, v any) {
 }
 
 func newAccountsCmd() *cobra.Command {
-	var endpoint, id string
-	cmd := &cobra.Command{Use: "accounts", Short: "Manage accounts of a running Fogbank"}
+	var (
+		endpoint, id string
+		off          offlineFlags
+	)
+	cmd := &cobra.Command{Use: "accounts", Short: "Manage accounts of a running Fogbank (or, with --data-dir/--storage, of a stopped one)"}
 	addEndpointFlag(cmd, &endpoint)
+	addOfflineFlags(cmd, &off)
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an account",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !identity.ValidAccountID(id) {
 				return fmt.Errorf("--id must be 12 digits")
+			}
+			st, closeFn, err := off.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				defer closeFn()
+				a, err := st.CreateAccount(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				printJSON(cmd.OutOrStdout(), a)
+				return nil
 			}
 			out, err := adminClient{endpoint}.do(http.MethodPost, "/_fogbank/accounts", map[string]string{"id": id})
 			if err != nil {
@@ -220,6 +259,19 @@ func newAccountsCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List accounts",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, closeFn, err := off.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				defer closeFn()
+				accts, err := st.Accounts(cmd.Context())
+				if err != nil {
+					return err
+				}
+				printJSON(cmd.OutOrStdout(), accts)
+				return nil
+			}
 			out, err := adminClient{endpoint}.do(http.MethodGet, "/_fogbank/accounts", nil)
 			if err != nil {
 				return err
@@ -233,13 +285,30 @@ func newAccountsCmd() *cobra.Command {
 }
 
 func newKeysCmd() *cobra.Command {
-	var endpoint, account, user string
-	cmd := &cobra.Command{Use: "keys", Short: "Manage access keys of a running Fogbank"}
+	var (
+		endpoint, account, user string
+		off                     offlineFlags
+	)
+	cmd := &cobra.Command{Use: "keys", Short: "Manage access keys of a running Fogbank (or, with --data-dir/--storage, of a stopped one)"}
 	addEndpointFlag(cmd, &endpoint)
+	addOfflineFlags(cmd, &off)
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an access key for an account (its root, or --user)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, closeFn, err := off.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				defer closeFn()
+				k, err := st.CreateKey(cmd.Context(), account, user)
+				if err != nil {
+					return err
+				}
+				printJSON(cmd.OutOrStdout(), map[string]string{"accessKeyId": k.AccessKeyID, "secretAccessKey": k.Secret, "account": k.Account})
+				return nil
+			}
 			out, err := adminClient{endpoint}.do(http.MethodPost, "/_fogbank/keys", map[string]string{"account": account, "userName": user})
 			if err != nil {
 				return err
