@@ -18,6 +18,11 @@ type Clock interface {
 	// After returns a channel that receives the clock time once d has
 	// passed on this clock. Unlike time.After it is released when ctx ends.
 	After(ctx context.Context, d time.Duration) <-chan time.Time
+	// Until returns a channel that receives the clock time once the clock
+	// reaches t. Prefer it to After(t.Sub(Now())) when waiting for a due
+	// time: it cannot overshoot when the clock moves between reading Now
+	// and starting the wait.
+	Until(ctx context.Context, t time.Time) <-chan time.Time
 	// Sleep waits for d on this clock or until ctx ends (returning ctx.Err()).
 	Sleep(ctx context.Context, d time.Duration) error
 }
@@ -41,6 +46,11 @@ func (Real) After(ctx context.Context, d time.Duration) <-chan time.Time {
 		}
 	}()
 	return ch
+}
+
+// Until waits until the wall clock reaches t.
+func (r Real) Until(ctx context.Context, t time.Time) <-chan time.Time {
+	return r.After(ctx, time.Until(t))
 }
 
 // Sleep waits d of wall time or until ctx ends.
@@ -170,8 +180,19 @@ func (c *Scaled) fire(w *waiter) {
 func (c *Scaled) After(ctx context.Context, d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.waitLocked(ctx, c.nowLocked().Add(d))
+}
+
+// Until returns a channel that receives once the clock reaches t.
+func (c *Scaled) Until(ctx context.Context, t time.Time) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.waitLocked(ctx, t)
+}
+
+func (c *Scaled) waitLocked(ctx context.Context, deadline time.Time) <-chan time.Time {
 	now := c.nowLocked()
-	w := &waiter{deadline: now.Add(d), ch: make(chan time.Time, 1), fired: make(chan struct{})}
+	w := &waiter{deadline: deadline, ch: make(chan time.Time, 1), fired: make(chan struct{})}
 	c.waiters[w] = struct{}{}
 	c.armLocked(w, now)
 	if _, pending := c.waiters[w]; pending && ctx.Done() != nil {

@@ -95,3 +95,31 @@ func TestAdvanceWakesScaledTimer(t *testing.T) {
 		t.Fatal("Advance did not wake a real-speed timer")
 	}
 }
+
+func TestUntilFiresAtAbsoluteTime(t *testing.T) {
+	start := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	c := NewManual(start)
+	ch := c.Until(context.Background(), start.Add(time.Minute))
+	// The clock moving before anyone looks does not push the deadline out.
+	c.Advance(59 * time.Second)
+	select {
+	case <-ch:
+		t.Fatal("fired before its time")
+	default:
+	}
+	c.Advance(time.Second)
+	select {
+	case got := <-ch:
+		if !got.Equal(start.Add(time.Minute)) {
+			t.Fatalf("fired at %v", got)
+		}
+	default:
+		t.Fatal("did not fire at its time")
+	}
+	// A time already passed fires at once.
+	select {
+	case <-c.Until(context.Background(), start):
+	default:
+		t.Fatal("a past deadline did not fire at once")
+	}
+}

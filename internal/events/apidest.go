@@ -62,35 +62,15 @@ func errAPIDestinationNotFound(name string) *protocol.Error {
 }
 
 func (s *Service) getAPIDestination(ctx context.Context, account, region, name string) (*APIDestination, int64, error) {
-	rec, err := s.deps.Meta.Get(ctx, nsAPIDestinations, regionKey(account, region, name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, errAPIDestinationNotFound(name)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("events: get api destination: %w", err)
-	}
-	var d APIDestination
-	if err := json.Unmarshal(rec.Value, &d); err != nil {
-		return nil, 0, fmt.Errorf("events: decode api destination: %w", err)
-	}
-	return &d, rec.Version, nil
+	return getRecord[APIDestination](ctx, s, nsAPIDestinations, regionKey(account, region, name), func() error {
+		return errAPIDestinationNotFound(name)
+	})
 }
 
 func (s *Service) putAPIDestination(ctx context.Context, d *APIDestination, expect int64) error {
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("events: encode api destination: %w", err)
-	}
-	if _, err := s.deps.Meta.Put(ctx, nsAPIDestinations, regionKey(d.Account, d.Region, d.Name), raw, expect); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			if expect == storage.MustNotExist {
-				return errExists("An api-destination '%s' already exists.", d.Name)
-			}
-			return errConcurrentModification()
-		}
-		return fmt.Errorf("events: put api destination: %w", err)
-	}
-	return nil
+	return s.putRecord(ctx, nsAPIDestinations, regionKey(d.Account, d.Region, d.Name), d, expect, func() error {
+		return errExists("An api-destination '%s' already exists.", d.Name)
+	})
 }
 
 // state is ACTIVE while the destination's connection is authorized.

@@ -60,18 +60,9 @@ type archiveInput struct {
 }
 
 func (s *Service) getArchive(ctx context.Context, account, region, name string) (*Archive, int64, error) {
-	rec, err := s.deps.Meta.Get(ctx, nsArchives, regionKey(account, region, name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, errNotFound("Archive %s does not exist.", name)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("events: get archive: %w", err)
-	}
-	var a Archive
-	if err := json.Unmarshal(rec.Value, &a); err != nil {
-		return nil, 0, fmt.Errorf("events: decode archive: %w", err)
-	}
-	return &a, rec.Version, nil
+	return getRecord[Archive](ctx, s, nsArchives, regionKey(account, region, name), func() error {
+		return errNotFound("Archive %s does not exist.", name)
+	})
 }
 
 func (s *Service) createArchive(ctx context.Context, call *service.Call, body []byte) (any, error) {

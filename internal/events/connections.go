@@ -303,35 +303,15 @@ func (s *Service) open(c *Connection) (*AuthParams, error) {
 }
 
 func (s *Service) getConnection(ctx context.Context, account, region, name string) (*Connection, int64, error) {
-	rec, err := s.deps.Meta.Get(ctx, nsConnections, regionKey(account, region, name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, errNotFound("Failed to describe the connection(s). Connection '%s' does not exist.", name)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("events: get connection: %w", err)
-	}
-	var c Connection
-	if err := json.Unmarshal(rec.Value, &c); err != nil {
-		return nil, 0, fmt.Errorf("events: decode connection: %w", err)
-	}
-	return &c, rec.Version, nil
+	return getRecord[Connection](ctx, s, nsConnections, regionKey(account, region, name), func() error {
+		return errNotFound("Failed to describe the connection(s). Connection '%s' does not exist.", name)
+	})
 }
 
 func (s *Service) putConnection(ctx context.Context, c *Connection, expect int64) error {
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("events: encode connection: %w", err)
-	}
-	if _, err := s.deps.Meta.Put(ctx, nsConnections, regionKey(c.Account, c.Region, c.Name), raw, expect); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			if expect == storage.MustNotExist {
-				return errExists("Connection %s already exists.", c.Name)
-			}
-			return errConcurrentModification()
-		}
-		return fmt.Errorf("events: put connection: %w", err)
-	}
-	return nil
+	return s.putRecord(ctx, nsConnections, regionKey(c.Account, c.Region, c.Name), c, expect, func() error {
+		return errExists("Connection %s already exists.", c.Name)
+	})
 }
 
 // connectionByARN loads the connection an ARN names.

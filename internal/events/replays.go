@@ -66,18 +66,9 @@ type replayInput struct {
 }
 
 func (s *Service) getReplay(ctx context.Context, account, region, name string) (*Replay, int64, error) {
-	rec, err := s.deps.Meta.Get(ctx, nsReplays, regionKey(account, region, name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, errNotFound("Replay %s does not exist.", name)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("events: get replay: %w", err)
-	}
-	var r Replay
-	if err := json.Unmarshal(rec.Value, &r); err != nil {
-		return nil, 0, fmt.Errorf("events: decode replay: %w", err)
-	}
-	return &r, rec.Version, nil
+	return getRecord[Replay](ctx, s, nsReplays, regionKey(account, region, name), func() error {
+		return errNotFound("Replay %s does not exist.", name)
+	})
 }
 
 func (s *Service) startReplay(ctx context.Context, call *service.Call, body []byte) (any, error) {

@@ -54,7 +54,7 @@ func (sc *scheduler) run(ctx context.Context) {
 		wctx, cancel := context.WithCancel(ctx)
 		var wait <-chan time.Time
 		if !earliest.IsZero() {
-			wait = s.deps.Clock.After(wctx, earliest.Sub(s.now()))
+			wait = s.deps.Clock.Until(wctx, earliest)
 		}
 		select {
 		case <-ctx.Done():

@@ -100,6 +100,35 @@ func (s *Service) cache(ctx context.Context, account, region, bus string) (*busC
 	return c, nil
 }
 
+// getRecord reads and decodes the record ns/key; a missing record is the
+// error notFound builds.
+func getRecord[T any](ctx context.Context, s *Service, ns, key string, notFound func() error) (*T, int64, error) {
+	v, ver, err := storage.GetJSON[T](ctx, s.deps.Meta, ns, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, 0, notFound()
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("events: get %s: %w", ns, err)
+	}
+	return v, ver, nil
+}
+
+// putRecord writes v to ns/key with compare-and-set. A lost race is
+// ConcurrentModificationException, or, when the record was meant to be new
+// and exists is given, the error exists builds.
+func (s *Service) putRecord(ctx context.Context, ns, key string, v any, expect int64, exists func() error) error {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, ns, key, v, expect); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			if expect == storage.MustNotExist && exists != nil {
+				return exists()
+			}
+			return errConcurrentModification()
+		}
+		return fmt.Errorf("events: put %s: %w", ns, err)
+	}
+	return nil
+}
+
 // cacheAfterWrite applies a rule change, already written to Meta, to the
 // bus's cache. It must run after the write: a cache that another goroutine
 // loaded from Meta before the write and installed afterwards would
@@ -201,46 +230,20 @@ func (s *Service) getBus(ctx context.Context, ref busRef) (*Bus, int64, error) {
 }
 
 func (s *Service) putBus(ctx context.Context, b *Bus, expect int64) error {
-	raw, err := json.Marshal(b)
-	if err != nil {
-		return fmt.Errorf("events: encode bus: %w", err)
-	}
-	if _, err := s.deps.Meta.Put(ctx, nsBuses, busKey(b.Account, b.Region, b.Name), raw, expect); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			return errConcurrentModification()
-		}
-		return fmt.Errorf("events: put bus: %w", err)
-	}
-	return nil
+	return s.putRecord(ctx, nsBuses, busKey(b.Account, b.Region, b.Name), b, expect, nil)
 }
 
 // getRule returns a rule and its version, or ResourceNotFoundException.
 func (s *Service) getRule(ctx context.Context, account, region, bus, name string) (*Rule, int64, error) {
-	rec, err := s.deps.Meta.Get(ctx, nsRules, ruleKey(account, region, bus, name))
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, errRuleNotFound(name, bus)
-	}
-	if err != nil {
-		return nil, 0, fmt.Errorf("events: get rule: %w", err)
-	}
-	var r Rule
-	if err := json.Unmarshal(rec.Value, &r); err != nil {
-		return nil, 0, fmt.Errorf("events: decode rule: %w", err)
-	}
-	return &r, rec.Version, nil
+	return getRecord[Rule](ctx, s, nsRules, ruleKey(account, region, bus, name), func() error {
+		return errRuleNotFound(name, bus)
+	})
 }
 
 // saveRule stores a rule with compare-and-set and updates the cache.
 func (s *Service) saveRule(ctx context.Context, r *Rule, expect int64) error {
-	raw, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("events: encode rule: %w", err)
-	}
-	if _, err := s.deps.Meta.Put(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), raw, expect); err != nil {
-		if errors.Is(err, storage.ErrConflict) {
-			return errConcurrentModification()
-		}
-		return fmt.Errorf("events: put rule: %w", err)
+	if err := s.putRecord(ctx, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name), r, expect, nil); err != nil {
+		return err
 	}
 	// The cache is looked up after the write: a cache loaded concurrently
 	// from Meta before the write must still receive it (see cacheAfterWrite).
