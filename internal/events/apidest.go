@@ -195,15 +195,9 @@ func (s *Service) listAPIDestinations(ctx context.Context, call *service.Call, b
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	limit, err := checkLimit(in.Limit)
+	limit, after, err := pageParams(in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
-	}
-	after := ""
-	if in.NextToken != "" {
-		if after, err = decodeToken(in.NextToken); err != nil {
-			return nil, err
-		}
 	}
 	recs, err := s.deps.Meta.List(ctx, nsAPIDestinations, regionKey(call.Account, call.Region, in.NamePrefix), "", 0)
 	if err != nil {

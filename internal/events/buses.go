@@ -214,6 +214,20 @@ func (s *Service) listEventBuses(ctx context.Context, call *service.Call, body [
 	return out, nil
 }
 
+// pageParams validates a list call's Limit and decodes its NextToken into
+// the key to list after.
+func pageParams(l *int, token string) (limit int, after string, err error) {
+	if limit, err = checkLimit(l); err != nil {
+		return 0, "", err
+	}
+	if token != "" {
+		if after, err = decodeToken(token); err != nil {
+			return 0, "", err
+		}
+	}
+	return limit, after, nil
+}
+
 // checkLimit validates a list Limit (1-100); nil means no limit.
 func checkLimit(l *int) (int, error) {
 	if l == nil {

@@ -460,15 +460,9 @@ func (s *Service) listConnections(ctx context.Context, call *service.Call, body 
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	limit, err := checkLimit(in.Limit)
+	limit, after, err := pageParams(in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
-	}
-	after := ""
-	if in.NextToken != "" {
-		if after, err = decodeToken(in.NextToken); err != nil {
-			return nil, err
-		}
 	}
 	prefix := regionKey(call.Account, call.Region, "")
 	recs, err := s.deps.Meta.List(ctx, nsConnections, prefix+in.NamePrefix, "", 0)

@@ -232,7 +232,7 @@ func (s *Service) listRules(ctx context.Context, call *service.Call, body []byte
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	limit, err := checkLimit(in.Limit)
+	limit, after, err := pageParams(in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -246,12 +246,6 @@ func (s *Service) listRules(ctx context.Context, call *service.Call, body []byte
 	c, err := s.cache(ctx, ref.Account, ref.Region, ref.Name)
 	if err != nil {
 		return nil, err
-	}
-	after := ""
-	if in.NextToken != "" {
-		if after, err = decodeToken(in.NextToken); err != nil {
-			return nil, err
-		}
 	}
 	out := struct {
 		Rules     []ruleOutput `json:"Rules"`
@@ -282,7 +276,7 @@ func (s *Service) listRuleNamesByTarget(ctx context.Context, call *service.Call,
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	limit, err := checkLimit(in.Limit)
+	limit, after, err := pageParams(in.Limit, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -296,12 +290,6 @@ func (s *Service) listRuleNamesByTarget(ctx context.Context, call *service.Call,
 	c, err := s.cache(ctx, ref.Account, ref.Region, ref.Name)
 	if err != nil {
 		return nil, err
-	}
-	after := ""
-	if in.NextToken != "" {
-		if after, err = decodeToken(in.NextToken); err != nil {
-			return nil, err
-		}
 	}
 	var names []string
 	for _, r := range c.all() {
