@@ -287,6 +287,7 @@ func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*
 		MemoryMB: cfg.MemorySize, Timeout: time.Duration(cfg.Timeout) * time.Second,
 		Handler: cfg.Handler, Runtime: cfg.Runtime, CodeDir: codeDir, LayerDirs: layerDirs,
 		Env: cfg.Env, LogGroupName: cfg.Logging.LogGroup,
+		Bootstrap: rt.bootstrap(cfg.Runtime),
 	}
 	if s.deps.Endpoint != nil {
 		fc.EndpointURL = s.deps.Endpoint()
