@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -229,6 +230,13 @@ func validBatchID(s string) bool {
 		}
 	}
 	return true
+}
+
+// selects returns a test for attribute names: whether a name is one of
+// names, or names holds "All".
+func selects(names []string) func(string) bool {
+	all := slices.Contains(names, attrAll)
+	return func(n string) bool { return all || slices.Contains(names, n) }
 }
 
 // attrNameMatches reports whether a message attribute name is selected by

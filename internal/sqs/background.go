@@ -44,11 +44,15 @@ func (s *Service) maybeExpire(ctx context.Context, q *queueRecord, now time.Time
 	s.expireMu.Unlock()
 }
 
-// background runs the retention sweeps and the move-task supervisor until
-// ctx ends.
+// background runs the retention sweeps, forgets receive request attempts
+// whose window has passed and runs the move-task supervisor until ctx
+// ends.
 func (s *Service) background(ctx context.Context) {
 	for {
 		s.sweep(ctx)
+		if err := s.forgetAttempts(ctx, ""); err != nil && ctx.Err() == nil {
+			s.log.Warn("sqs: receive attempt sweep", "err", err)
+		}
 		s.resumeMoveTasks(ctx)
 		select {
 		case <-ctx.Done():

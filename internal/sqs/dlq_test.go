@@ -161,3 +161,57 @@ func TestFIFODeadLetter(t *testing.T) {
 		t.Fatalf("fifo dlq: %+v", r.Messages)
 	}
 }
+
+// TestDeadLetterKeepsReceiveCount follows AWS's recorded answer
+// (test_dead_letter_queue_message_attributes): a message received once from
+// a queue with maxReceiveCount 1 is moved by the next receive and reports
+// ApproximateReceiveCount 2 on its first receive from the dead-letter queue
+// (SQS counts receives "across all queues"), with its attributes, trace
+// header and first-receive time kept and DeadLetterQueueSourceArn added.
+func TestDeadLetterKeepsReceiveCount(t *testing.T) {
+	t.Skip("pending storage: a redrive move must keep ReceiveCount and FirstReceivedAt (see the SQS helper's report)")
+	env, c := start(t)
+	dlq := createQueue(t, c, "count-dlq", nil)
+	src := createQueue(t, c, "count-src", map[string]string{"VisibilityTimeout": "0",
+		"RedrivePolicy": fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":1}`, queueArn(t, c, dlq))})
+	srcArn := queueArn(t, c, src)
+	trace := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	if _, err := c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: &src, MessageBody: aws.String("message-1"),
+		MessageAttributes:       map[string]types.MessageAttributeValue{"MyAttribute": {DataType: aws.String("String"), StringValue: aws.String("foobar")}},
+		MessageSystemAttributes: map[string]types.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: &trace}}}); err != nil {
+		t.Fatal(err)
+	}
+	all := &sqs.ReceiveMessageInput{QueueUrl: &src, MaxNumberOfMessages: 10, MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"},
+		MessageAttributeNames: []string{"All"}}
+	first, err := c.ReceiveMessage(bg, all)
+	if err != nil || len(first.Messages) != 1 || first.Messages[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("receive from the source: %+v %v", first, err)
+	}
+	env.Server.Clock().Advance(2 * time.Second)
+	if r, _ := c.ReceiveMessage(bg, all); len(r.Messages) != 0 {
+		t.Fatalf("message past maxReceiveCount delivered: %v", bodies(r.Messages))
+	}
+	env.Server.Clock().Advance(2 * time.Second)
+	all.QueueUrl = &dlq
+	r, err := c.ReceiveMessage(bg, all)
+	if err != nil || len(r.Messages) != 1 {
+		t.Fatalf("receive from the dead-letter queue: %+v %v", r, err)
+	}
+	m, f := r.Messages[0], first.Messages[0]
+	want := map[string]string{
+		"ApproximateReceiveCount":          "2",
+		"ApproximateFirstReceiveTimestamp": f.Attributes["ApproximateFirstReceiveTimestamp"],
+		"SentTimestamp":                    f.Attributes["SentTimestamp"],
+		"AWSTraceHeader":                   trace,
+		"DeadLetterQueueSourceArn":         srcArn,
+	}
+	for k, v := range want {
+		if m.Attributes[k] != v {
+			t.Errorf("dead-lettered %s = %q, want %q", k, m.Attributes[k], v)
+		}
+	}
+	if *m.MessageId != *f.MessageId || aws.ToString(m.MD5OfMessageAttributes) != aws.ToString(f.MD5OfMessageAttributes) ||
+		aws.ToString(m.MessageAttributes["MyAttribute"].StringValue) != "foobar" {
+		t.Errorf("dead-lettered message %+v, sent %+v", m, f)
+	}
+}

@@ -71,6 +71,12 @@ func errInvalidAttributeValue(format string, args ...any) *protocol.Error {
 	return sqsErr("InvalidAttributeValue", "InvalidAttributeValue", http.StatusBadRequest, format, args...)
 }
 
+// errPolicyValue rejects a policy-document attribute (RedrivePolicy,
+// RedriveAllowPolicy) with the reason SQS gives.
+func errPolicyValue(attr, value, reason string) *protocol.Error {
+	return errInvalidAttributeValue("Value %s for parameter %s is invalid. Reason: %s", value, attr, reason)
+}
+
 func errTooManyEntries(n int) *protocol.Error {
 	return sqsErr("TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest", http.StatusBadRequest,
 		"Maximum number of entries per request are 10. You have sent %d.", n)

@@ -148,3 +148,22 @@ func TestFIFOValidation(t *testing.T) {
 		t.Fatal("message not deleted")
 	}
 }
+
+// TestFIFOBatchFillsFromOneGroupFirst: SQS "attempts to return as many
+// messages with the same message group ID as possible" and adds other
+// groups' messages only when that group has fewer than asked for, each
+// group in order (FIFO queue delivery logic, SQS Developer Guide).
+func TestFIFOBatchFillsFromOneGroupFirst(t *testing.T) {
+	t.Skip("pending storage: the SQL engines fill a FIFO batch in Seq order across groups (see the SQS helper's report)")
+	_, c := start(t)
+	url := createQueue(t, c, "fill.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	sendGroups(t, c, url, "g1-m1", "g2-m1", "g1-m2", "g3-m1", "g1-m3", "g2-m2")
+	r, err := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 3})
+	if err != nil || fmt.Sprint(bodies(r.Messages)) != "[g1-m1 g1-m2 g1-m3]" {
+		t.Fatalf("receive 3: %v %v", bodies(r.Messages), err)
+	}
+	r, err = c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &url, MaxNumberOfMessages: 10})
+	if err != nil || fmt.Sprint(bodies(r.Messages)) != "[g2-m1 g2-m2 g3-m1]" {
+		t.Fatalf("receive 10: %v %v", bodies(r.Messages), err)
+	}
+}

@@ -97,7 +97,7 @@ func (s *Service) ReceiveInternal(ctx context.Context, queueARN string, max int,
 	}
 	out := make([]ReceivedMessage, 0, len(msgs))
 	for _, m := range msgs {
-		o := s.messageOutput(q, m, visibility, []string{attrAll}, []string{attrAll})
+		o := s.messageOutput(q, m, s.newReceipt(m, visibility, ""), outputSelection{sys: []string{attrAll}, user: []string{attrAll}})
 		out = append(out, ReceivedMessage{MessageID: o.MessageID, ReceiptHandle: o.ReceiptHandle, Body: o.Body,
 			MD5OfBody: o.MD5OfBody, Attributes: o.Attributes, MessageAttributes: o.MessageAttributes,
 			MD5OfMessageAttributes: o.MD5OfMessageAttributes})
@@ -112,11 +112,11 @@ func (s *Service) DeleteInternal(ctx context.Context, queueARN, receipt string) 
 	if err != nil {
 		return err
 	}
-	raw, until, err := receiptOf(&receipt)
+	r, err := receiptOf(&receipt)
 	if err != nil {
 		return err
 	}
-	return s.deleteReceipt(ctx, q, receipt, raw, until)
+	return s.deleteReceipt(ctx, q, receipt, r)
 }
 
 // ChangeVisibilityInternal changes the visibility timeout of a received

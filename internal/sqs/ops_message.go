@@ -151,10 +151,7 @@ func sequenceNumber(seq int64) string { return fmt.Sprintf("1%019d", seq) }
 
 func (s *Service) sendMessage(ctx context.Context, rc *reqCtx) (any, error) {
 	var in sendMessageInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -263,46 +260,72 @@ func (s *Service) sendMessageBatch(ctx context.Context, rc *reqCtx) (any, error)
 	return out, nil
 }
 
-// Receipt handles wrap the storage receipt with the time the message's
-// visibility timeout ended when it was received (FIFO queues refuse to
-// delete through a handle whose timeout has passed).
-
-func encodeReceipt(raw string, until, received time.Time) string {
-	return base64.StdEncoding.EncodeToString([]byte("fb2 " + strconv.FormatInt(until.UnixMilli(), 10) + " " +
-		strconv.FormatInt(received.UnixMilli(), 10) + " " + raw))
+// receipt is what a receipt handle carries: the storage receipt, the end of
+// the visibility timeout the receive set (FIFO queues refuse to delete
+// through a handle whose timeout has passed), when the message was received
+// (zero for handles issued before it was recorded, format "fb1") and, for a
+// receive with a ReceiveRequestAttemptId, the token of that attempt
+// (format "fb3"; see attempts.go).
+type receipt struct {
+	raw      string
+	until    time.Time
+	received time.Time
+	attempt  string
 }
 
-// decodeReceipt reads a receipt handle: the storage receipt, the end of the
-// visibility timeout the receive set and when the message was received
-// (zero for handles issued before it was recorded, format "fb1").
-func decodeReceipt(h string) (raw string, until, received time.Time, ok bool) {
+// encode renders r as a receipt handle.
+func (r receipt) encode() string {
+	until, received := strconv.FormatInt(r.until.UnixMilli(), 10), strconv.FormatInt(r.received.UnixMilli(), 10)
+	s := "fb2 " + until + " " + received + " " + r.raw
+	if r.attempt != "" {
+		s = "fb3 " + until + " " + received + " " + r.attempt + " " + r.raw
+	}
+	return base64.StdEncoding.EncodeToString([]byte(s))
+}
+
+// decodeReceipt reads a receipt handle.
+func decodeReceipt(h string) (receipt, bool) {
 	b, err := base64.StdEncoding.DecodeString(h)
 	if err != nil {
-		return "", time.Time{}, time.Time{}, false
+		return receipt{}, false
 	}
 	s := string(b)
-	n := 3
-	if strings.HasPrefix(s, "fb2 ") {
+	var n int
+	switch {
+	case strings.HasPrefix(s, "fb1 "):
+		n = 3
+	case strings.HasPrefix(s, "fb2 "):
 		n = 4
-	} else if !strings.HasPrefix(s, "fb1 ") {
-		return "", time.Time{}, time.Time{}, false
+	case strings.HasPrefix(s, "fb3 "):
+		n = 5
+	default:
+		return receipt{}, false
 	}
 	parts := strings.SplitN(s, " ", n)
 	if len(parts) != n || parts[n-1] == "" {
-		return "", time.Time{}, time.Time{}, false
+		return receipt{}, false
 	}
+	var r receipt
 	ms, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil {
-		return "", time.Time{}, time.Time{}, false
+		return receipt{}, false
 	}
-	if n == 4 {
+	r.until = timeMs(ms)
+	if n >= 4 {
 		rms, err := strconv.ParseInt(parts[2], 10, 64)
 		if err != nil {
-			return "", time.Time{}, time.Time{}, false
+			return receipt{}, false
 		}
-		received = timeMs(rms)
+		r.received = timeMs(rms)
 	}
-	return parts[n-1], timeMs(ms), received, true
+	if n == 5 {
+		if parts[3] == "" {
+			return receipt{}, false
+		}
+		r.attempt = parts[3]
+	}
+	r.raw = parts[n-1]
+	return r, true
 }
 
 func timeMs(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
@@ -344,10 +367,7 @@ func receiveOptions(q *queueRecord, in *receiveMessageInput) (max int, vis, wait
 
 func (s *Service) receiveMessage(ctx context.Context, rc *reqCtx) (any, error) {
 	var in receiveMessageInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -355,14 +375,18 @@ func (s *Service) receiveMessage(ctx context.Context, rc *reqCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	sel := outputSelection{sys: append(slices.Clone(in.AttributeNames), in.MessageSystemAttributeNames...), user: in.MessageAttributeNames}
+	// Standard queues ignore ReceiveRequestAttemptId.
+	if q.FIFO && in.ReceiveRequestAttemptId != nil {
+		return s.receiveAttempt(ctx, q, *in.ReceiveRequestAttemptId, max, vis, wait, sel)
+	}
 	msgs, err := s.receive(ctx, q, max, vis, wait)
 	if err != nil {
 		return nil, err
 	}
-	sysNames := append(slices.Clone(in.AttributeNames), in.MessageSystemAttributeNames...)
 	var out receiveOutput
 	for _, m := range msgs {
-		out.Messages = append(out.Messages, s.messageOutput(q, m, vis, sysNames, in.MessageAttributeNames))
+		out.Messages = append(out.Messages, s.messageOutput(q, m, s.newReceipt(m, vis, ""), sel))
 	}
 	return out, nil
 }
@@ -431,23 +455,34 @@ func (s *Service) receive(ctx context.Context, q *queueRecord, max int, vis, wai
 // send wakes it (messages becoming visible again, other nodes' sends).
 const pollInterval = time.Second
 
-// messageOutput renders a received message with the requested system and
-// user attributes.
-func (s *Service) messageOutput(q *queueRecord, m storage.Message, vis time.Duration, sysNames, userNames []string) messageOutput {
-	var st storedAttrs
-	_ = json.Unmarshal(m.Attributes, &st)
+// outputSelection is the system (sys) and user (user) message attributes
+// a receive asked for.
+type outputSelection struct{ sys, user []string }
+
+// newReceipt returns the receipt handle of a message just received with
+// visibility timeout vis, by the receive request attempt with the given
+// token ("" for none).
+func (s *Service) newReceipt(m storage.Message, vis time.Duration, attempt string) string {
+	now := s.now()
 	until := m.VisibleAt
 	if until.IsZero() {
-		until = s.now().Add(vis)
+		until = now.Add(vis)
 	}
+	return receipt{raw: m.Receipt, until: until, received: now, attempt: attempt}.encode()
+}
+
+// messageOutput renders a received message with its receipt handle and
+// the selected system and user attributes.
+func (s *Service) messageOutput(q *queueRecord, m storage.Message, handle string, sel outputSelection) messageOutput {
+	var st storedAttrs
+	_ = json.Unmarshal(m.Attributes, &st)
 	out := messageOutput{
 		MessageID:     m.ID,
-		ReceiptHandle: encodeReceipt(m.Receipt, until, s.now()),
+		ReceiptHandle: handle,
 		MD5OfBody:     md5Hex(m.Body),
 		Body:          string(m.Body),
 	}
-	all := slices.Contains(sysNames, attrAll)
-	want := func(n string) bool { return all || slices.Contains(sysNames, n) }
+	want := selects(sel.sys)
 	attrs := map[string]string{}
 	set := func(n, v string) {
 		if v != "" && want(n) {
@@ -472,43 +507,43 @@ func (s *Service) messageOutput(q *queueRecord, m storage.Message, vis time.Dura
 	if len(attrs) > 0 {
 		out.Attributes = attrs
 	}
-	if len(st.User) > 0 && len(userNames) > 0 {
-		sel := msgAttrMap{}
+	if len(st.User) > 0 && len(sel.user) > 0 {
+		picked := msgAttrMap{}
 		for n, a := range st.User {
-			if attrNameMatches(n, userNames) {
-				sel[n] = a
+			if attrNameMatches(n, sel.user) {
+				picked[n] = a
 			}
 		}
-		if len(sel) > 0 {
-			out.MessageAttributes = sel
-			out.MD5OfMessageAttributes = md5OfAttributes(sel)
+		if len(picked) > 0 {
+			out.MessageAttributes = picked
+			out.MD5OfMessageAttributes = md5OfAttributes(picked)
 		}
 	}
 	return out
 }
 
 // receiptOf decodes a ReceiptHandle member.
-func receiptOf(h *string) (string, time.Time, error) {
+func receiptOf(h *string) (receipt, error) {
 	if h == nil || *h == "" {
-		return "", time.Time{}, errMissingParameter("ReceiptHandle")
+		return receipt{}, errMissingParameter("ReceiptHandle")
 	}
-	raw, until, _, ok := decodeReceipt(*h)
+	r, ok := decodeReceipt(*h)
 	if !ok {
-		return "", time.Time{}, errReceiptHandleInvalid(*h)
+		return receipt{}, errReceiptHandleInvalid(*h)
 	}
-	return raw, until, nil
+	return r, nil
 }
 
 // deleteReceipt deletes the message a receipt handle names. As in SQS, a
 // handle of a message already deleted (or received again since) is
 // accepted and does nothing; on FIFO queues a handle whose visibility
 // timeout has ended (and was not extended) has expired.
-func (s *Service) deleteReceipt(ctx context.Context, q *queueRecord, handle, raw string, until time.Time) error {
+func (s *Service) deleteReceipt(ctx context.Context, q *queueRecord, handle string, r receipt) error {
 	name := q.storageName()
-	if q.FIFO && s.now().After(until) {
+	if q.FIFO && s.now().After(r.until) {
 		// Still in flight only if the timeout was extended; keep it
 		// invisible while we delete it.
-		err := s.deps.Queues.ChangeVisibility(ctx, name, raw, s.now(), 30*time.Second)
+		err := s.deps.Queues.ChangeVisibility(ctx, name, r.raw, s.now(), 30*time.Second)
 		switch {
 		case errors.Is(err, storage.ErrNotInFlight):
 			return errInvalidValue(handle, "ReceiptHandle", "The receipt handle has expired.")
@@ -518,7 +553,7 @@ func (s *Service) deleteReceipt(ctx context.Context, q *queueRecord, handle, raw
 			return fmt.Errorf("sqs: delete message: %w", err)
 		}
 	}
-	err := s.deps.Queues.Delete(ctx, name, raw)
+	err := s.deps.Queues.Delete(ctx, name, r.raw)
 	if errors.Is(err, storage.ErrInvalidReceipt) {
 		return nil
 	}
@@ -531,18 +566,15 @@ func (s *Service) deleteReceipt(ctx context.Context, q *queueRecord, handle, raw
 
 func (s *Service) deleteMessage(ctx context.Context, rc *reqCtx) (any, error) {
 	var in deleteMessageInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
-	raw, until, err := receiptOf(in.ReceiptHandle)
+	r, err := receiptOf(in.ReceiptHandle)
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.deleteReceipt(ctx, q, *in.ReceiptHandle, raw, until)
+	return nil, s.deleteReceipt(ctx, q, *in.ReceiptHandle, r)
 }
 
 func receiptIDs(entries []receiptEntry) []*string {
@@ -567,9 +599,9 @@ func (s *Service) deleteMessageBatch(ctx context.Context, rc *reqCtx) (any, erro
 	}
 	var out deleteBatchOutput
 	for _, e := range in.Entries {
-		raw, until, err := receiptOf(e.ReceiptHandle)
+		r, err := receiptOf(e.ReceiptHandle)
 		if err == nil {
-			err = s.deleteReceipt(ctx, q, *e.ReceiptHandle, raw, until)
+			err = s.deleteReceipt(ctx, q, *e.ReceiptHandle, r)
 		}
 		if pe, ok := errors.AsType[*protocol.Error](err); ok {
 			out.Failed = append(out.Failed, batchError(*e.Id, pe))
@@ -585,7 +617,7 @@ func (s *Service) deleteMessageBatch(ctx context.Context, rc *reqCtx) (any, erro
 
 // changeVisibility sets a received message's visibility timeout.
 func (s *Service) changeVisibility(ctx context.Context, q *queueRecord, handle *string, v intParam) error {
-	raw, _, err := receiptOf(handle)
+	r, err := receiptOf(handle)
 	if err != nil {
 		return err
 	}
@@ -599,10 +631,10 @@ func (s *Service) changeVisibility(ctx context.Context, q *queueRecord, handle *
 	// however often its timeout is extended.
 	now := s.now()
 	newTimeout := time.Duration(v.V) * time.Second
-	if _, _, received, _ := decodeReceipt(*handle); !received.IsZero() && now.Sub(received)+newTimeout > maxVisibility*time.Second {
+	if !r.received.IsZero() && now.Sub(r.received)+newTimeout > maxVisibility*time.Second {
 		return errInvalidValue(v.Raw, "VisibilityTimeout", fmt.Sprintf("Total VisibilityTimeout for the message is beyond the limit [%d seconds]", maxVisibility))
 	}
-	err = s.deps.Queues.ChangeVisibility(ctx, q.storageName(), raw, now, newTimeout)
+	err = s.deps.Queues.ChangeVisibility(ctx, q.storageName(), r.raw, now, newTimeout)
 	switch {
 	case errors.Is(err, storage.ErrInvalidReceipt):
 		return errInvalidValue(*handle, "ReceiptHandle", "Message does not exist or is not available for visibility timeout change.")
@@ -613,15 +645,16 @@ func (s *Service) changeVisibility(ctx context.Context, q *queueRecord, handle *
 	case err != nil:
 		return fmt.Errorf("sqs: change message visibility: %w", err)
 	}
+	if r.attempt != "" {
+		// The receive that handed out this message can no longer be retried.
+		return s.markAttemptChanged(ctx, q, r.attempt)
+	}
 	return nil
 }
 
 func (s *Service) changeMessageVisibility(ctx context.Context, rc *reqCtx) (any, error) {
 	var in changeVisibilityInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}

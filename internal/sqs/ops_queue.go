@@ -126,10 +126,7 @@ func (s *Service) checkRedrive(ctx context.Context, account, region, name string
 	if policy == "" {
 		return nil
 	}
-	var rp struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-	}
-	_ = json.Unmarshal([]byte(policy), &rp)
+	rp, _ := parseRedrive(policy)
 	invalid := func(reason string) error {
 		return errInvalidValue(policy, attrRedrive, reason)
 	}
@@ -255,10 +252,7 @@ func (s *Service) listQueuesOp(ctx context.Context, rc *reqCtx) (any, error) {
 
 func (s *Service) deleteQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	var in queueURLInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -266,6 +260,9 @@ func (s *Service) deleteQueue(ctx context.Context, rc *reqCtx) (any, error) {
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
 	}
 	if err := s.deps.Queues.Drop(ctx, q.storageName()); err != nil {
+		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
+	}
+	if err := s.forgetAttempts(ctx, q.key()+"/"); err != nil {
 		return nil, fmt.Errorf("sqs: delete queue %s: %w", q.Name, err)
 	}
 	// The name stays unavailable for a minute (QueueDeletedRecently).
@@ -311,8 +308,10 @@ func knownQueueAttr(name string) bool {
 
 // queueAttributes returns the attributes of q selected by names (nil: all).
 func (s *Service) queueAttributes(ctx context.Context, q *queueRecord, names []string) (map[string]string, error) {
-	all := names == nil || slices.Contains(names, attrAll)
-	want := func(n string) bool { return all || slices.Contains(names, n) }
+	if names == nil {
+		names = []string{attrAll}
+	}
+	want := selects(names)
 	out := map[string]string{}
 	for k, v := range q.Attrs {
 		if want(k) {
@@ -350,10 +349,7 @@ func (s *Service) queueAttributes(ctx context.Context, q *queueRecord, names []s
 
 func (s *Service) getQueueAttributes(ctx context.Context, rc *reqCtx) (any, error) {
 	var in getQueueAttributesInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -374,10 +370,7 @@ func (s *Service) getQueueAttributes(ctx context.Context, rc *reqCtx) (any, erro
 
 func (s *Service) setQueueAttributes(ctx context.Context, rc *reqCtx) (any, error) {
 	var in setQueueAttributesInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +381,7 @@ func (s *Service) setQueueAttributes(ctx context.Context, rc *reqCtx) (any, erro
 	if err := s.checkRedrive(ctx, q.Account, q.Region, q.Name, q.FIFO, attrs[attrRedrive]); err != nil {
 		return nil, err
 	}
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		if attrs[attrSSE] == "true" && cur.Attrs[attrKmsKey] != "" && attrs[attrKmsKey] == "" {
 			if _, clearing := attrs[attrKmsKey]; !clearing {
 				return errInvalidAttributeName("You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
@@ -403,17 +396,14 @@ func (s *Service) setQueueAttributes(ctx context.Context, rc *reqCtx) (any, erro
 
 func (s *Service) tagQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	var in tagQueueInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
 	if len(in.Tags) == 0 {
 		return nil, errMissingParameter("Tags")
 	}
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		merged := map[string]string{}
 		for k, v := range cur.Tags {
 			merged[k] = v
@@ -432,17 +422,14 @@ func (s *Service) tagQueue(ctx context.Context, rc *reqCtx) (any, error) {
 
 func (s *Service) untagQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	var in untagQueueInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
 	if len(in.TagKeys) == 0 {
 		return nil, errMissingParameter("TagKeys")
 	}
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		for _, k := range in.TagKeys {
 			delete(cur.Tags, k)
 		}
@@ -453,10 +440,7 @@ func (s *Service) untagQueue(ctx context.Context, rc *reqCtx) (any, error) {
 
 func (s *Service) listQueueTags(ctx context.Context, rc *reqCtx) (any, error) {
 	var in queueURLInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -465,15 +449,12 @@ func (s *Service) listQueueTags(ctx context.Context, rc *reqCtx) (any, error) {
 
 func (s *Service) purgeQueue(ctx context.Context, rc *reqCtx) (any, error) {
 	var in queueURLInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		if cur.LastPurge != 0 && now.Sub(timeMs(cur.LastPurge)) < purgeInterval {
 			return errPurgeInProgress(cur.Name)
 		}
@@ -492,10 +473,7 @@ func (s *Service) purgeQueue(ctx context.Context, rc *reqCtx) (any, error) {
 
 func (s *Service) listDeadLetterSourceQueues(ctx context.Context, rc *reqCtx) (any, error) {
 	var in listDLSourcesInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -568,10 +546,7 @@ var permissionActions = []string{"*", "SendMessage", "ReceiveMessage", "DeleteMe
 
 func (s *Service) addPermission(ctx context.Context, rc *reqCtx) (any, error) {
 	var in addPermissionInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -597,16 +572,13 @@ func (s *Service) addPermission(ctx context.Context, rc *reqCtx) (any, error) {
 			return nil, errInvalidValue(a, "AWSAccountId", "")
 		}
 	}
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		doc := policyDoc{Version: "2008-10-17", ID: cur.arn() + "/SQSDefaultPolicy"}
-		if p := cur.Attrs[attrPolicy]; p != "" {
-			if err := json.Unmarshal([]byte(p), &doc); err != nil {
-				return errInvalidAttributeValue("Invalid value for the parameter Policy.")
-			}
+		if err := policyOf(cur, &doc); err != nil {
+			return err
 		}
 		for _, raw := range doc.Statement {
-			var st struct{ Sid string }
-			if json.Unmarshal(raw, &st) == nil && st.Sid == label {
+			if statementSid(raw) == label {
 				return errInvalidValue(label, "Label", "Already exists.")
 			}
 		}
@@ -622,12 +594,42 @@ func (s *Service) addPermission(ctx context.Context, rc *reqCtx) (any, error) {
 			Action: oneOrList(actions), Resource: cur.arn()}
 		b, _ := json.Marshal(st)
 		doc.Statement = append(doc.Statement, b)
-		pb, _ := json.Marshal(doc)
-		cur.Attrs[attrPolicy] = string(pb)
+		setPolicy(cur, doc)
 		cur.Modified = s.now().Unix()
 		return nil
 	})
 	return nil, err
+}
+
+// policyOf decodes q's Policy document into doc (left as it is when q has
+// no Policy).
+func policyOf(q *queueRecord, doc *policyDoc) error {
+	if p := q.Attrs[attrPolicy]; p != "" {
+		if err := json.Unmarshal([]byte(p), doc); err != nil {
+			return errInvalidAttributeValue("Invalid value for the parameter Policy.")
+		}
+	}
+	return nil
+}
+
+// setPolicy stores doc as q's Policy; a document without statements
+// removes the Policy.
+func setPolicy(q *queueRecord, doc policyDoc) {
+	if len(doc.Statement) == 0 {
+		delete(q.Attrs, attrPolicy)
+		return
+	}
+	pb, _ := json.Marshal(doc)
+	q.Attrs[attrPolicy] = string(pb)
+}
+
+// statementSid returns the Sid of a policy statement ("" if it has none).
+func statementSid(raw json.RawMessage) string {
+	var st struct{ Sid string }
+	if json.Unmarshal(raw, &st) != nil {
+		return ""
+	}
+	return st.Sid
 }
 
 func oneOrList(v []string) any {
@@ -639,10 +641,7 @@ func oneOrList(v []string) any {
 
 func (s *Service) removePermission(ctx context.Context, rc *reqCtx) (any, error) {
 	var in removePermissionInput
-	if err := rc.decode(&in); err != nil {
-		return nil, err
-	}
-	q, err := s.resolveQueue(ctx, rc, in.QueueUrl)
+	q, err := s.decodeQueue(ctx, rc, &in)
 	if err != nil {
 		return nil, err
 	}
@@ -650,33 +649,17 @@ func (s *Service) removePermission(ctx context.Context, rc *reqCtx) (any, error)
 	if label == "" {
 		return nil, errMissingParameter("Label")
 	}
-	_, err = s.updateQueue(ctx, q.Account, q.Region, q.Name, func(cur *queueRecord) error {
+	err = s.updateQueue(ctx, q, func(cur *queueRecord) error {
 		var doc policyDoc
-		if p := cur.Attrs[attrPolicy]; p != "" {
-			if err := json.Unmarshal([]byte(p), &doc); err != nil {
-				return errInvalidAttributeValue("Invalid value for the parameter Policy.")
-			}
+		if err := policyOf(cur, &doc); err != nil {
+			return err
 		}
-		kept := doc.Statement[:0]
-		found := false
-		for _, raw := range doc.Statement {
-			var st struct{ Sid string }
-			if json.Unmarshal(raw, &st) == nil && st.Sid == label {
-				found = true
-				continue
-			}
-			kept = append(kept, raw)
-		}
-		if !found {
+		n := len(doc.Statement)
+		doc.Statement = slices.DeleteFunc(doc.Statement, func(raw json.RawMessage) bool { return statementSid(raw) == label })
+		if len(doc.Statement) == n {
 			return errInvalidValue(label, "Label", "can't find label.")
 		}
-		if len(kept) == 0 {
-			delete(cur.Attrs, attrPolicy)
-		} else {
-			doc.Statement = kept
-			pb, _ := json.Marshal(doc)
-			cur.Attrs[attrPolicy] = string(pb)
-		}
+		setPolicy(cur, doc)
 		cur.Modified = s.now().Unix()
 		return nil
 	})

@@ -127,20 +127,25 @@ func (q *queueRecord) seconds(name string) time.Duration {
 	return time.Duration(q.intAttr(name)) * time.Second
 }
 
+// redrivePolicy is a RedrivePolicy document, as SQS renders it.
+type redrivePolicy struct {
+	DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+	MaxReceiveCount     int64  `json:"maxReceiveCount"`
+}
+
+// parseRedrive reads a normalized RedrivePolicy ("" or invalid: false).
+func parseRedrive(p string) (redrivePolicy, bool) {
+	var rp redrivePolicy
+	if p == "" || json.Unmarshal([]byte(p), &rp) != nil || rp.DeadLetterTargetArn == "" {
+		return redrivePolicy{}, false
+	}
+	return rp, true
+}
+
 // redrive returns the dead-letter queue ARN and maxReceiveCount, if set.
 func (q *queueRecord) redrive() (string, int, bool) {
-	p := q.Attrs[attrRedrive]
-	if p == "" {
-		return "", 0, false
-	}
-	var rp struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-		MaxReceiveCount     int    `json:"maxReceiveCount"`
-	}
-	if json.Unmarshal([]byte(p), &rp) != nil || rp.DeadLetterTargetArn == "" {
-		return "", 0, false
-	}
-	return rp.DeadLetterTargetArn, rp.MaxReceiveCount, true
+	rp, ok := parseRedrive(q.Attrs[attrRedrive])
+	return rp.DeadLetterTargetArn, int(rp.MaxReceiveCount), ok
 }
 
 // ParseQueueARN splits an SQS queue ARN (arn:aws:sqs:region:account:name).
@@ -391,9 +396,7 @@ func normalizeRedrive(v string) (string, error) {
 	if strings.TrimSpace(v) == "" {
 		return "", nil
 	}
-	invalid := func(reason string) error {
-		return errInvalidAttributeValue("Value %s for parameter RedrivePolicy is invalid. Reason: %s", v, reason)
-	}
+	invalid := func(reason string) error { return errPolicyValue(attrRedrive, v, reason) }
 	var doc map[string]any
 	if err := json.Unmarshal([]byte(v), &doc); err != nil {
 		return "", invalid("Redrive policy is not a valid JSON map.")
@@ -428,10 +431,7 @@ func normalizeRedrive(v string) (string, error) {
 	if _, _, _, ok := ParseQueueARN(arn); !ok {
 		return "", invalid("Invalid value for deadLetterTargetArn.")
 	}
-	b, _ := json.Marshal(struct {
-		DeadLetterTargetArn string `json:"deadLetterTargetArn"`
-		MaxReceiveCount     int64  `json:"maxReceiveCount"`
-	}{arn, n})
+	b, _ := json.Marshal(redrivePolicy{arn, n})
 	return string(b), nil
 }
 
@@ -445,9 +445,7 @@ func normalizeRedriveAllow(v string) (string, error) {
 	if strings.TrimSpace(v) == "" {
 		return "", nil
 	}
-	invalid := func(reason string) error {
-		return errInvalidAttributeValue("Value %s for parameter RedriveAllowPolicy is invalid. Reason: %s", v, reason)
-	}
+	invalid := func(reason string) error { return errPolicyValue(attrRedriveAllow, v, reason) }
 	var p redriveAllow
 	if err := json.Unmarshal([]byte(v), &p); err != nil {
 		return "", invalid("Redrive allow policy is not a valid JSON map.")
@@ -508,27 +506,24 @@ func (s *Service) saveQueue(ctx context.Context, q *queueRecord) error {
 	return nil
 }
 
-// updateQueue applies f to the current record and saves it, retrying on
-// concurrent changes.
-func (s *Service) updateQueue(ctx context.Context, account, region, name string, f func(q *queueRecord) error) (*queueRecord, error) {
+// updateQueue applies f to the current record of queue q and saves it,
+// retrying on concurrent changes.
+func (s *Service) updateQueue(ctx context.Context, q *queueRecord, f func(cur *queueRecord) error) error {
 	for range 20 {
-		q, err := s.loadQueue(ctx, account, region, name)
+		cur, err := s.loadQueue(ctx, q.Account, q.Region, q.Name)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := f(q); err != nil {
-			return nil, err
+		if err := f(cur); err != nil {
+			return err
 		}
-		err = s.saveQueue(ctx, q)
+		err = s.saveQueue(ctx, cur)
 		if errors.Is(err, storage.ErrConflict) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		return q, nil
+		return err
 	}
-	return nil, protocol.InternalFailure()
+	return protocol.InternalFailure()
 }
 
 // listQueues returns the queue records of an account and region whose name

@@ -310,6 +310,17 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
+// queueRequest is a request shape that names a queue by its QueueUrl.
+type queueRequest interface{ queueURL() *string }
+
+// decodeQueue decodes the request into in and resolves the queue it names.
+func (s *Service) decodeQueue(ctx context.Context, rc *reqCtx, in queueRequest) (*queueRecord, error) {
+	if err := rc.decode(in); err != nil {
+		return nil, err
+	}
+	return s.resolveQueue(ctx, rc, in.queueURL())
+}
+
 // resolveQueue finds the queue a QueueUrl names and records it as a
 // resource of the call.
 func (s *Service) resolveQueue(ctx context.Context, rc *reqCtx, queueURL *string) (*queueRecord, error) {

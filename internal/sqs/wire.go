@@ -64,9 +64,14 @@ type createQueueInput struct {
 	Tags       map[string]string `json:"tags"`
 }
 
+// queueURLInput is the QueueUrl member; the request shapes of operations
+// on one queue embed it (see decodeQueue).
 type queueURLInput struct {
 	QueueUrl *string
 }
+
+// queueURL returns the QueueUrl member.
+func (in *queueURLInput) queueURL() *string { return in.QueueUrl }
 
 type getQueueURLInput struct {
 	QueueName              *string
@@ -80,23 +85,23 @@ type listQueuesInput struct {
 }
 
 type getQueueAttributesInput struct {
-	QueueUrl       *string
+	queueURLInput
 	AttributeNames []string
 }
 
 type setQueueAttributesInput struct {
-	QueueUrl   *string
+	queueURLInput
 	Attributes map[string]string
 }
 
 type tagQueueInput struct {
-	QueueUrl *string
-	Tags     map[string]string
+	queueURLInput
+	Tags map[string]string
 }
 
 type untagQueueInput struct {
-	QueueUrl *string
-	TagKeys  []string
+	queueURLInput
+	TagKeys []string
 }
 
 type sendEntry struct {
@@ -110,28 +115,28 @@ type sendEntry struct {
 }
 
 type sendMessageInput struct {
-	QueueUrl *string
+	queueURLInput
 	sendEntry
 }
 
 type sendMessageBatchInput struct {
-	QueueUrl *string
-	Entries  []sendEntry
+	queueURLInput
+	Entries []sendEntry
 }
 
 type receiveMessageInput struct {
-	QueueUrl                    *string
+	queueURLInput
 	AttributeNames              []string
 	MessageSystemAttributeNames []string
 	MessageAttributeNames       []string
 	MaxNumberOfMessages         intParam
 	VisibilityTimeout           intParam
 	WaitTimeSeconds             intParam
-	ReceiveRequestAttemptId     string
+	ReceiveRequestAttemptId     *string
 }
 
 type deleteMessageInput struct {
-	QueueUrl      *string
+	queueURLInput
 	ReceiptHandle *string
 }
 
@@ -142,18 +147,18 @@ type receiptEntry struct {
 }
 
 type batchReceiptInput struct {
-	QueueUrl *string
-	Entries  []receiptEntry
+	queueURLInput
+	Entries []receiptEntry
 }
 
 type changeVisibilityInput struct {
-	QueueUrl          *string
+	queueURLInput
 	ReceiptHandle     *string
 	VisibilityTimeout intParam
 }
 
 type listDLSourcesInput struct {
-	QueueUrl   *string
+	queueURLInput
 	NextToken  string
 	MaxResults intParam
 }
@@ -174,15 +179,15 @@ type cancelMoveInput struct {
 }
 
 type addPermissionInput struct {
-	QueueUrl      *string
+	queueURLInput
 	Label         *string
 	AWSAccountIds []string
 	Actions       []string
 }
 
 type removePermissionInput struct {
-	QueueUrl *string
-	Label    *string
+	queueURLInput
+	Label *string
 }
 
 // Query decoding. SQS's awsQuery lists and maps are flattened:

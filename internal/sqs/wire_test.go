@@ -62,18 +62,21 @@ func TestParseQueueURL(t *testing.T) {
 func TestReceiptRoundTrip(t *testing.T) {
 	until := time.UnixMilli(1700000000123).UTC()
 	received := until.Add(-30 * time.Second)
-	h := encodeReceipt("42.abc def", until, received)
-	raw, u, r, ok := decodeReceipt(h)
-	if !ok || raw != "42.abc def" || !u.Equal(until) || !r.Equal(received) {
-		t.Fatalf("decode = %q %v %v %v", raw, u, r, ok)
+	for _, attempt := range []string{"", "0123abcd"} {
+		h := receipt{raw: "42.abc def", until: until, received: received, attempt: attempt}.encode()
+		r, ok := decodeReceipt(h)
+		if !ok || r.raw != "42.abc def" || !r.until.Equal(until) || !r.received.Equal(received) || r.attempt != attempt {
+			t.Fatalf("decode = %+v %v", r, ok)
+		}
 	}
 	// Handles issued before the receive time was recorded still decode.
-	raw, u, r, ok = decodeReceipt(base64.StdEncoding.EncodeToString([]byte("fb1 1700000000123 42.abc def")))
-	if !ok || raw != "42.abc def" || !u.Equal(until) || !r.IsZero() {
-		t.Fatalf("decode fb1 = %q %v %v %v", raw, u, r, ok)
+	r, ok := decodeReceipt(base64.StdEncoding.EncodeToString([]byte("fb1 1700000000123 42.abc def")))
+	if !ok || r.raw != "42.abc def" || !r.until.Equal(until) || !r.received.IsZero() || r.attempt != "" {
+		t.Fatalf("decode fb1 = %+v %v", r, ok)
 	}
-	for _, bad := range []string{"", "garbage", "Zm9v", "ZmIxIHggeQ==", base64.StdEncoding.EncodeToString([]byte("fb2 1 x y"))} {
-		if _, _, _, ok := decodeReceipt(bad); ok {
+	for _, bad := range []string{"", "garbage", "Zm9v", "ZmIxIHggeQ==", base64.StdEncoding.EncodeToString([]byte("fb2 1 x y")),
+		base64.StdEncoding.EncodeToString([]byte("fb3 1 2  raw")), base64.StdEncoding.EncodeToString([]byte("fb3 1 2 tok"))} {
+		if _, ok := decodeReceipt(bad); ok {
 			t.Errorf("decodeReceipt(%q) accepted", bad)
 		}
 	}
@@ -150,12 +153,13 @@ func FuzzQueryDocument(f *testing.F) {
 func FuzzParsers(f *testing.F) {
 	f.Add("http://sqs.us-east-1.localhost:4566/000000000000/q")
 	f.Add("arn:aws:sqs:us-east-1:000000000000:q")
-	f.Add(encodeReceipt("1.x", time.Unix(0, 0), time.Unix(0, 0)))
+	f.Add(receipt{raw: "1.x", until: time.Unix(0, 0), received: time.Unix(0, 0)}.encode())
+	f.Add(receipt{raw: "1.x", until: time.Unix(0, 0), received: time.Unix(0, 0), attempt: "ab"}.encode())
 	f.Fuzz(func(t *testing.T, s string) {
 		parseQueueURL(s)
 		ParseQueueARN(s)
-		if raw, until, recv, ok := decodeReceipt(s); ok {
-			if r2, u2, rc2, ok := decodeReceipt(encodeReceipt(raw, until, recv)); !ok || r2 != raw || !u2.Equal(until) || (!recv.IsZero() && !rc2.Equal(recv)) {
+		if r, ok := decodeReceipt(s); ok {
+			if r2, ok := decodeReceipt(r.encode()); !ok || r2.raw != r.raw || !r2.until.Equal(r.until) || r2.attempt != r.attempt || (!r.received.IsZero() && !r2.received.Equal(r.received)) {
 				t.Fatalf("receipt round trip failed for %q", s)
 			}
 		}
