@@ -163,6 +163,14 @@ type Request struct {
 	// sent as the Lambda-Runtime-Cognito-Identity JSON.
 	CognitoIdentityID     string
 	CognitoIdentityPoolID string
+	// DeferReport lets Invoke return as soon as the runtime has answered:
+	// the function's remaining output, the END and REPORT lines and the
+	// Max Memory Used sample are written to the sink afterwards, before the
+	// environment starts its next invocation. The Result then has no
+	// LogTail, MaxMemoryUsedMB and Report.MaxMemoryUsedMB are zero, and
+	// the REPORT line is not in it. Invocations that end in a timeout, a
+	// crash or a failed init are reported in full either way.
+	DeferReport bool
 }
 
 // Function error values of Result.FunctionError, as Lambda sends them in
@@ -217,7 +225,8 @@ type Result struct {
 	ExecutedVersion string
 	// LogStream is the environment's log stream.
 	LogStream string
-	// Report is the REPORT line's data.
+	// Report is the REPORT line's data (without MaxMemoryUsedMB under
+	// Request.DeferReport).
 	Report Report
 }
 

@@ -33,7 +33,11 @@
 // Max Memory Used is the peak resident set (VmHWM from /proc/<pid>/status)
 // summed over the environment's process tree when each invocation ends, and
 // the ru_maxrss of the root process once it has exited; children that start
-// and exit between two samples are missed. When Options.CgroupParent names a
+// and exit between two samples are missed. A sample reads the cheaper
+// /proc/<pid>/statm and re-reads VmHWM only when the resident set has grown
+// past it or every second, so a peak that rises and falls back between two
+// invocations may show up to a second late. With Request.DeferReport the
+// sample and the END/REPORT lines are written after Invoke has returned. When Options.CgroupParent names a
 // delegated cgroup v2 directory and /sys/fs/cgroup is cgroup2 (statfs magic),
 // every environment is born (CLONE_INTO_CGROUP) in its own child cgroup with
 // memory.max = MemorySize, memory.swap.max = 0 and pids.max, memory.peak

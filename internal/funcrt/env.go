@@ -36,7 +36,11 @@ type environment struct {
 	exitState *os.ProcessState
 
 	mem    *memSampler
-	peakKB int64 // touched only by the goroutine holding the environment
+	peakKB int64 // touched only by the goroutine holding the environment (or writing its report)
+	// reporting is closed when the last invocation's deferred END and
+	// REPORT lines are written (nil when none are pending); touched only
+	// by the goroutine holding the environment.
+	reporting chan struct{}
 
 	mu          sync.Mutex // guards dead against a concurrent start
 	dead        bool
@@ -253,6 +257,7 @@ var errRedispatch = errors.New("funcrt: environment lost before delivery")
 // reused.
 func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initDur time.Duration) (Result, bool, error) {
 	m := e.m
+	e.awaitReport()
 	if e.isExited() || e.mem == nil || !e.mem.alive() {
 		return Result{}, false, errRedispatch // died while idle
 	}
@@ -280,13 +285,22 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 	}
 
 	e.logs.flush() // init output (or the previous invocation's stragglers) before START
-	e.logs.begin()
+	if !req.DeferReport {
+		e.logs.begin()
+	}
 	e.logs.platform(startLine(req.RequestID, m.cfg.Version))
 
 	timer := time.NewTimer(m.cfg.Timeout)
 	defer timer.Stop()
-	oom, stopWatch := e.watchMemory()
-	defer stopWatch()
+	// The best-effort memory limit (no cgroup) is polled in this select
+	// loop rather than by a goroutine of its own.
+	var memTick <-chan time.Time
+	if e.cg == nil && !m.opts.DisableMemoryPolling && e.pid > 0 {
+		t := time.NewTicker(memPollInterval)
+		defer t.Stop()
+		memTick = t.C
+	}
+	limitKB := int64(m.cfg.MemoryMB) << 10
 	t0 := time.Now()
 	e.api.dispatch(inv)
 
@@ -296,45 +310,52 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 		reuse   = true
 		message string // platform error text for timeouts and crashes
 	)
-	select {
-	case <-inv.done:
-		o = inv.out
-	case <-e.exited:
+wait:
+	for {
 		select {
 		case <-inv.done:
 			o = inv.out
-		default:
-			if e.api.withdraw(inv) {
-				e.logs.end()
-				return Result{}, false, errRedispatch
+		case <-e.exited:
+			select {
+			case <-inv.done:
+				o = inv.out
+			default:
+				if e.api.withdraw(inv) {
+					e.logs.end()
+					return Result{}, false, errRedispatch
+				}
+				reuse = false
+				o.errType = errTypeExit
+				if e.cg != nil && e.cg.oomKills() > 0 {
+					o.errType = errTypeOOM
+				}
+				message = exitMessage(e.exitState)
 			}
-			reuse = false
-			o.errType = errTypeExit
-			if e.cg != nil && e.cg.oomKills() > 0 {
-				o.errType = errTypeOOM
+		case <-memTick:
+			if _, rss := e.mem.sample(); rss <= limitKB {
+				continue wait
 			}
-			message = exitMessage(e.exitState)
-		}
-	case <-oom:
-		killGroup(e.pid)
-		reuse = false
-		o.errType = errTypeOOM
-		message = "Runtime exited with error: signal: killed"
-	case <-timer.C:
-		select {
-		case <-inv.done:
-			o = inv.out
-		default:
 			killGroup(e.pid)
 			reuse = false
-			status = StatusTimeout
-			o.errType = errTypeTimeout
-			message = fmt.Sprintf("Task timed out after %.2f seconds", m.cfg.Timeout.Seconds())
+			o.errType = errTypeOOM
+			message = "Runtime exited with error: signal: killed"
+		case <-timer.C:
+			select {
+			case <-inv.done:
+				o = inv.out
+			default:
+				killGroup(e.pid)
+				reuse = false
+				status = StatusTimeout
+				o.errType = errTypeTimeout
+				message = fmt.Sprintf("Task timed out after %.2f seconds", m.cfg.Timeout.Seconds())
+			}
+		case <-ctx.Done():
+			killGroup(e.pid)
+			e.logs.end()
+			return Result{}, false, fmt.Errorf("funcrt: invoke: %w", ctx.Err())
 		}
-	case <-ctx.Done():
-		killGroup(e.pid)
-		e.logs.end()
-		return Result{}, false, fmt.Errorf("funcrt: invoke: %w", ctx.Err())
+		break
 	}
 	dur := time.Since(t0)
 	if status == StatusTimeout && dur < m.cfg.Timeout {
@@ -348,6 +369,43 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 		o.payload = errorDoc("RequestId: "+req.RequestID+" Error: "+message, o.errType)
 	} else if o.isError {
 		status = StatusError
+	}
+	billed := billedMs(dur)
+	if cold {
+		billed = billedMs(dur + initDur)
+	}
+	res := Result{RequestID: req.RequestID, Payload: o.payload, Status: status,
+		Duration: dur, BilledDurationMs: billed, MemorySizeMB: m.cfg.MemoryMB,
+		ColdStart: cold, InitDuration: initDur, ExecutedVersion: m.cfg.Version, LogStream: e.stream}
+	if o.isError {
+		res.FunctionError = FunctionErrorUnhandled
+		res.ErrorType = o.errType
+	}
+	rep := Report{RequestID: req.RequestID, Duration: dur, BilledDurationMs: billed, MemorySizeMB: m.cfg.MemoryMB,
+		InitDuration: initDur, Status: status}
+	if status == StatusError && message != "" {
+		rep.ErrorType = o.errType
+	}
+
+	if req.DeferReport && message == "" {
+		// The runtime answered and the environment stays: hand the result
+		// back now and write the rest of the invocation's log (its
+		// remaining output, END, REPORT with the memory sample) on the
+		// side. The next invocation in this environment waits for it.
+		res.Report = rep
+		done := make(chan struct{})
+		e.reporting = done
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			defer close(done)
+			e.logs.flush()
+			e.samplePeak()
+			rep.MaxMemoryUsedMB = kbToMB(e.peakKB)
+			e.logs.platform(endLine(req.RequestID))
+			e.logs.platform(rep.Line())
+		}()
+		return res, true, nil
 	}
 
 	e.logs.flush()
@@ -369,26 +427,22 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 		reuse = false
 	}
 	e.samplePeak()
-	billed := billedMs(dur)
-	if cold {
-		billed = billedMs(dur + initDur)
-	}
-	rep := Report{RequestID: req.RequestID, Duration: dur, BilledDurationMs: billed, MemorySizeMB: m.cfg.MemoryMB,
-		MaxMemoryUsedMB: kbToMB(e.peakKB), InitDuration: initDur, Status: status}
-	if status == StatusError && message != "" {
-		rep.ErrorType = o.errType
-	}
+	rep.MaxMemoryUsedMB = kbToMB(e.peakKB)
 	e.logs.platform(endLine(req.RequestID))
 	e.logs.platform(rep.Line())
-
-	res := Result{RequestID: req.RequestID, Payload: o.payload, Status: status, LogTail: e.logs.end(),
-		Duration: dur, BilledDurationMs: billed, MemorySizeMB: m.cfg.MemoryMB, MaxMemoryUsedMB: rep.MaxMemoryUsedMB,
-		ColdStart: cold, InitDuration: initDur, ExecutedVersion: m.cfg.Version, LogStream: e.stream, Report: rep}
-	if o.isError {
-		res.FunctionError = FunctionErrorUnhandled
-		res.ErrorType = o.errType
-	}
+	res.MaxMemoryUsedMB = rep.MaxMemoryUsedMB
+	res.Report = rep
+	res.LogTail = e.logs.end()
 	return res, reuse, nil
+}
+
+// awaitReport waits until the previous invocation's deferred log lines
+// are written (see Request.DeferReport).
+func (e *environment) awaitReport() {
+	if e.reporting != nil {
+		<-e.reporting
+		e.reporting = nil
+	}
 }
 
 // samplePeak folds the environment's current peak memory into peakKB.
@@ -412,35 +466,6 @@ func kbToMB(kb int64) int {
 
 // memPollInterval is how often the best-effort memory limit is checked.
 const memPollInterval = 20 * time.Millisecond
-
-// watchMemory polls the process tree's resident memory while an
-// invocation runs when no cgroup enforces the limit; the channel is closed
-// when the tree exceeds MemorySize.
-func (e *environment) watchMemory() (<-chan struct{}, func()) {
-	if e.cg != nil || e.m.opts.DisableMemoryPolling || e.pid <= 0 {
-		return nil, func() {}
-	}
-	over := make(chan struct{})
-	stop := make(chan struct{})
-	limitKB := int64(e.m.cfg.MemoryMB) << 10
-	var once sync.Once
-	go func() {
-		t := time.NewTicker(memPollInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if _, rss := e.mem.sample(); rss > limitKB {
-					close(over)
-					return
-				}
-			}
-		}
-	}()
-	return over, func() { once.Do(func() { close(stop) }) }
-}
 
 // destroy kills the environment and releases its resources; the clean-up
 // finishes in the background (tracked by the Manager's wait group).

@@ -3,8 +3,8 @@ package funcrt
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"time"
 )
 
@@ -14,7 +14,17 @@ func newUUID() string {
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	out := make([]byte, 0, 36)
+	out = hex.AppendEncode(out, b[0:4])
+	out = append(out, '-')
+	out = hex.AppendEncode(out, b[4:6])
+	out = append(out, '-')
+	out = hex.AppendEncode(out, b[6:8])
+	out = append(out, '-')
+	out = hex.AppendEncode(out, b[8:10])
+	out = append(out, '-')
+	out = hex.AppendEncode(out, b[10:16])
+	return string(out)
 }
 
 func randHex(n int) string {
@@ -26,7 +36,19 @@ func randHex(n int) string {
 // newTraceID returns an X-Ray trace header like the one Lambda passes when
 // the caller sent none: "Root=1-<8 hex epoch s>-<24 hex>;Parent=<16 hex>;Sampled=0;Lineage=...".
 func newTraceID(now time.Time) string {
-	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", now.Unix(), randHex(24), randHex(16))
+	var r [20]byte // 12 bytes of root id, 8 of parent id
+	_, _ = rand.Read(r[:])
+	var ts [4]byte
+	binary.BigEndian.PutUint32(ts[:], uint32(now.Unix()))
+	b := make([]byte, 0, 80)
+	b = append(b, "Root=1-"...)
+	b = hex.AppendEncode(b, ts[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, r[:12])
+	b = append(b, ";Parent="...)
+	b = hex.AppendEncode(b, r[12:])
+	b = append(b, ";Sampled=0"...)
+	return string(b)
 }
 
 // logStreamName names an environment's log stream as Lambda does.

@@ -563,3 +563,48 @@ func TestDeadIdleEnvironmentIsReplaced(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferReport checks that a deferred report still reaches the sink
+// with the memory sample, in order: the function's output, END and REPORT
+// of one invocation before the next invocation's START; and that a
+// handled error is deferred too.
+func TestDeferReport(t *testing.T) {
+	sink := &memSink{}
+	m := newManager(t, testConfig(t), Options{Sink: sink})
+	invoke(t, m, `{"action":"echo"}`) // cold start, reported in full
+	var ids []string
+	for _, p := range []string{`{"action":"log","lines":["deferred line"]}`, `{"action":"error"}`, `{"action":"echo"}`} {
+		res, err := m.Invoke(context.Background(), Request{Payload: []byte(p), DeferReport: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LogTail != nil || res.MaxMemoryUsedMB != 0 || res.ColdStart || res.Report.RequestID != res.RequestID || res.BilledDurationMs < 1 {
+			t.Fatalf("deferred result %+v", res)
+		}
+		ids = append(ids, res.RequestID)
+	}
+	if st := m.Stats(); st.Environments != 1 {
+		t.Fatalf("deferred reports started extra environments: %+v", st)
+	}
+	last := ids[len(ids)-1]
+	waitFor(t, "the last deferred REPORT", func() bool {
+		return indexOf(sink.messages(), "REPORT RequestId: "+last+"\t") >= 0
+	})
+	msgs := sink.messages()
+	prevReport := -1
+	for i, id := range ids {
+		start := indexOf(msgs, "START RequestId: "+id+" Version: $LATEST\n")
+		end := indexOf(msgs, "END RequestId: "+id+"\n")
+		report := indexOf(msgs, "REPORT RequestId: "+id+"\t")
+		if !(prevReport < start && start < end && end == report-1) {
+			t.Fatalf("invocation %d: lines out of order (start %d end %d report %d, previous report %d): %q", i, start, end, report, prevReport, msgs)
+		}
+		if !reportRE.MatchString(msgs[report]) || strings.Contains(msgs[report], "Max Memory Used: 0 MB") {
+			t.Errorf("deferred REPORT %q", msgs[report])
+		}
+		if i == 0 && indexOf(msgs[start:end], "deferred line\n") < 0 {
+			t.Errorf("function output missing between START and END: %q", msgs[start:end])
+		}
+		prevReport = report
+	}
+}

@@ -35,28 +35,52 @@ func killGroup(pid int) {
 	}
 }
 
-// treeRescan is how often a memSampler rediscovers the process tree.
+// treeRescan is how often a memSampler rediscovers the process tree, and
+// the longest it trusts a VmHWM it read (see memSampler).
 const treeRescan = time.Second
 
 // memSampler sums VmHWM (peak) and VmRSS (current) in KiB over an
 // environment's process tree. The tree (found through
 // /proc/<pid>/task/<tid>/children) is rediscovered at most every
-// treeRescan, and each member's /proc/<pid>/status stays open between
-// samples (re-read with pread), so a warm invocation usually costs one
-// read(2) and no allocation. An open /proc file keeps naming the process it
-// was opened for: once that process is reaped it fails with ESRCH instead of
-// reading a recycled pid.
+// treeRescan, and each member's /proc files stay open between samples
+// (re-read with pread), so a warm invocation usually costs one read(2) per
+// process and no allocation.
+//
+// A sample reads the resident set from /proc/<pid>/statm, which the kernel
+// renders several times faster than /proc/<pid>/status, and re-reads the
+// status file's VmHWM only when the resident set has grown past the last
+// VmHWM read (the peak has then certainly moved) or that value is older
+// than treeRescan: a peak that rises and falls back between two samples
+// shows up within a second instead of at once.
+//
+// An open /proc file keeps naming the process it was opened for: once that
+// process is reaped it fails with ESRCH instead of reading a recycled pid.
 type memSampler struct {
 	root    int
 	mu      sync.Mutex
-	files   map[int]int // pid -> open /proc/<pid>/status
-	rootSt  int         // open /proc/<root>/stat, or -1
+	files   map[int]*procFiles
+	rootSt  int // open /proc/<root>/statm for alive, or -1
 	scanned time.Time
 	closed  bool
+	pageKB  int64
 	buf     [4096]byte
 }
 
-func newMemSampler(pid int) *memSampler { return &memSampler{root: pid, rootSt: -1} }
+// procFiles are one process's open /proc files and its last VmHWM.
+type procFiles struct {
+	status, statm int
+	hwm           int64 // KiB
+	hwmAt         time.Time
+}
+
+func (f *procFiles) close() {
+	_ = syscall.Close(f.status)
+	_ = syscall.Close(f.statm)
+}
+
+func newMemSampler(pid int) *memSampler {
+	return &memSampler{root: pid, rootSt: -1, pageKB: int64(os.Getpagesize() / 1024)}
+}
 
 func (s *memSampler) sample() (hwm, rss int64) {
 	s.mu.Lock()
@@ -64,28 +88,36 @@ func (s *memSampler) sample() (hwm, rss int64) {
 	if s.closed {
 		return 0, 0
 	}
-	if s.files == nil || time.Since(s.scanned) >= treeRescan {
-		s.rescanLocked()
+	now := time.Now()
+	if s.files == nil || now.Sub(s.scanned) >= treeRescan {
+		s.rescanLocked(now)
 	}
-	for p, fd := range s.files {
-		b, ok := s.readLocked(fd)
+	for p, f := range s.files {
+		b, ok := s.readLocked(f.statm)
 		if !ok {
-			_ = syscall.Close(fd)
+			f.close()
 			delete(s.files, p)
 			continue
 		}
-		hwm += statusField(b, "\nVmHWM:")
-		rss += statusField(b, "\nVmRSS:")
+		r := statmResident(b) * s.pageKB
+		if r > f.hwm || now.Sub(f.hwmAt) >= treeRescan {
+			if b, ok := s.readLocked(f.status); ok {
+				f.hwm = max(f.hwm, statusField(b, "\nVmHWM:"))
+				f.hwmAt = now
+			}
+		}
+		hwm += max(f.hwm, r)
+		rss += r
 	}
 	return hwm, rss
 }
 
-// rescanLocked opens the status files of new members of the tree and closes
+// rescanLocked opens the /proc files of new members of the tree and closes
 // those of processes that left it.
-func (s *memSampler) rescanLocked() {
-	s.scanned = time.Now()
+func (s *memSampler) rescanLocked(now time.Time) {
+	s.scanned = now
 	if s.files == nil {
-		s.files = map[int]int{}
+		s.files = map[int]*procFiles{}
 	}
 	tree := processTree(s.root)
 	in := make(map[int]bool, len(tree))
@@ -94,13 +126,20 @@ func (s *memSampler) rescanLocked() {
 		if _, ok := s.files[p]; ok {
 			continue
 		}
-		if fd, err := openProc(p, "status"); err == nil {
-			s.files[p] = fd
+		st, err := openProc(p, "status")
+		if err != nil {
+			continue
 		}
+		sm, err := openProc(p, "statm")
+		if err != nil {
+			_ = syscall.Close(st)
+			continue
+		}
+		s.files[p] = &procFiles{status: st, statm: sm}
 	}
-	for p, fd := range s.files {
+	for p, f := range s.files {
 		if !in[p] {
-			_ = syscall.Close(fd)
+			f.close()
 			delete(s.files, p)
 		}
 	}
@@ -120,10 +159,13 @@ func (s *memSampler) readLocked(fd int) ([]byte, bool) {
 	}
 }
 
-// alive reports whether the root process has not exited, as processAlive
-// does, reading its state through a /proc/<pid>/stat kept open.
+// alive reports whether the root process has not exited, through a
+// /proc/<pid>/statm kept open: it fails once the process is reaped and
+// reads all zeros once its leader thread has exited (a zombie, or a killed
+// multi-threaded process whose other threads are still exiting, which
+// waitid does not report yet), as the leader has no memory map any more.
 func (s *memSampler) alive() bool {
-	if s.root <= 0 || waitidExited(s.root) {
+	if s.root <= 0 {
 		return false
 	}
 	s.mu.Lock()
@@ -132,14 +174,14 @@ func (s *memSampler) alive() bool {
 		return false
 	}
 	if s.rootSt < 0 {
-		fd, err := openProc(s.root, "stat")
+		fd, err := openProc(s.root, "statm")
 		if err != nil {
 			return false
 		}
 		s.rootSt = fd
 	}
 	b, ok := s.readLocked(s.rootSt)
-	return ok && statAlive(b)
+	return ok && statmSize(b) > 0
 }
 
 // close releases the open /proc files; sample and alive return zero values
@@ -148,14 +190,40 @@ func (s *memSampler) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	for p, fd := range s.files {
-		_ = syscall.Close(fd)
+	for p, f := range s.files {
+		f.close()
 		delete(s.files, p)
 	}
 	if s.rootSt >= 0 {
 		_ = syscall.Close(s.rootSt)
 		s.rootSt = -1
 	}
+}
+
+// statmSize and statmResident parse the first two fields (pages) of a
+// /proc/<pid>/statm line: "size resident shared text lib data dt".
+func statmSize(b []byte) int64 { n, _ := decimalField(b); return n }
+
+func statmResident(b []byte) int64 {
+	_, rest := decimalField(b)
+	n, _ := decimalField(rest)
+	return n
+}
+
+// decimalField parses the space-separated decimal number b starts with
+// (after leading blanks) and returns it with the rest of b.
+func decimalField(b []byte) (int64, []byte) {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	var n int64
+	i := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if n <= (1<<62)/10 {
+			n = n*10 + int64(b[i]-'0')
+		}
+	}
+	return n, b[i:]
 }
 
 func openProc(pid int, name string) (int, error) {

@@ -171,3 +171,30 @@ func TestMemSampler(t *testing.T) {
 		t.Error("sampler still working after close")
 	}
 }
+
+func TestStatmFields(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		size, resd int64
+	}{
+		{"178513 2023 1021 346 0 21849 0\n", 178513, 2023},
+		{"0 0 0 0 0 0 0\n", 0, 0}, // a leader thread that has exited
+		{"", 0, 0},
+		{"12", 12, 0},
+	} {
+		if s, r := statmSize([]byte(tc.in)), statmResident([]byte(tc.in)); s != tc.size || r != tc.resd {
+			t.Errorf("statm %q: size %d resident %d, want %d %d", tc.in, s, r, tc.size, tc.resd)
+		}
+	}
+}
+
+// TestMemSamplerPeakFollowsGrowth checks that a sample sees the peak move
+// at once when the resident set grows past the last VmHWM read.
+func TestMemSamplerPeakFollowsGrowth(t *testing.T) {
+	m := newManager(t, testConfig(t), Options{DisableMemoryPolling: true})
+	small := invoke(t, m, `{"action":"echo"}`)
+	big := invoke(t, m, `{"action":"alloc","alloc_mb":60}`)
+	if big.FunctionError != "" || big.MaxMemoryUsedMB < small.MaxMemoryUsedMB+50 {
+		t.Fatalf("Max Memory Used %d MB after a 60 MB allocation (was %d MB): %s", big.MaxMemoryUsedMB, small.MaxMemoryUsedMB, big.Payload)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,21 @@ func FuzzCleanEntryName(f *testing.F) {
 			t.Errorf("cleanEntryName(%q) = %q escapes", name, c)
 		}
 	})
+}
+
+func TestIDFormats(t *testing.T) {
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	traceRE := regexp.MustCompile(`^Root=1-6553f100-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$`)
+	now := time.Unix(0x6553f100, 0)
+	seen := map[string]bool{}
+	for range 50 {
+		u, tr := newUUID(), newTraceID(now)
+		if !uuidRE.MatchString(u) || !traceRE.MatchString(tr) {
+			t.Fatalf("uuid %q, trace id %q", u, tr)
+		}
+		if seen[u] || seen[tr] {
+			t.Fatalf("repeated id %q / %q", u, tr)
+		}
+		seen[u], seen[tr] = true, true
+	}
 }

@@ -262,7 +262,7 @@ func (e *asyncEngine) process(ctx context.Context, shard string, m storage.Messa
 	if out.FunctionError == "" {
 		if ec.OnSuccess != "" {
 			rec := e.record(res, ev, "Success", out.ExecutedVersion, out.FunctionError, out.Payload)
-			if err := e.deliver(ctx, ec.OnSuccess, rec); err != nil {
+			if err := e.deliver(ctx, res, ev, ec.OnSuccess, rec, true); err != nil {
 				s.m.destFailures.WithLabelValues(ev.Name).Inc()
 				s.log.Warn("lambda: OnSuccess delivery failed", "function", ev.Name, "destination", ec.OnSuccess, "err", err)
 			}
@@ -294,7 +294,7 @@ func (e *asyncEngine) fail(ctx context.Context, res resolved, ec eventConfig, ev
 	}
 	if ec.OnFailure != "" {
 		rec := e.record(res, ev, condition, execVer, fnErr, payload)
-		if err := e.deliver(ctx, ec.OnFailure, rec); err != nil {
+		if err := e.deliver(ctx, res, ev, ec.OnFailure, rec, false); err != nil {
 			s.m.destFailures.WithLabelValues(ev.Name).Inc()
 			s.log.Warn("lambda: OnFailure delivery failed", "function", ev.Name, "destination", ec.OnFailure, "err", err)
 		}
@@ -307,13 +307,19 @@ func (e *asyncEngine) fail(ctx context.Context, res resolved, ec eventConfig, ev
 	}
 }
 
-// record builds Lambda's invocation record for destinations.
-func (e *asyncEngine) record(res resolved, ev asyncEvent, condition, execVer, fnErr string, payload []byte) []byte {
+// recordFunctionARN is the qualified function ARN an invocation record
+// names ($LATEST for an unqualified invocation).
+func recordFunctionARN(res resolved, ev asyncEvent) string {
 	qual := ev.Qualifier
 	if qual == "" {
 		qual = latest
 	}
-	rc := map[string]any{"requestId": ev.RequestID, "functionArn": res.ref.arn() + ":" + qual,
+	return res.ref.arn() + ":" + qual
+}
+
+// record builds Lambda's invocation record for destinations.
+func (e *asyncEngine) record(res resolved, ev asyncEvent, condition, execVer, fnErr string, payload []byte) []byte {
+	rc := map[string]any{"requestId": ev.RequestID, "functionArn": recordFunctionARN(res, ev),
 		"condition": condition, "approximateInvokeCount": ev.Attempt}
 	var reqPayload any = json.RawMessage(ev.Payload)
 	if !json.Valid(ev.Payload) {
@@ -341,8 +347,9 @@ func (e *asyncEngine) record(res resolved, ev asyncEvent, condition, execVer, fn
 	return b
 }
 
-// deliver sends an invocation record to a destination.
-func (e *asyncEngine) deliver(ctx context.Context, dest string, rec []byte) error {
+// deliver sends an invocation record to a destination; success selects
+// the EventBridge detail type.
+func (e *asyncEngine) deliver(ctx context.Context, res resolved, ev asyncEvent, dest string, rec []byte, success bool) error {
 	svc, _, _, _, _ := parseARN(dest)
 	switch svc {
 	case "sqs":
@@ -354,10 +361,12 @@ func (e *asyncEngine) deliver(ctx context.Context, dest string, rec []byte) erro
 	case "lambda":
 		_, err := e.s.InvokeInternal(ctx, dest, rec, true)
 		return err
+	case "events":
+		return e.putDestinationEvent(ctx, res, dest, recordFunctionARN(res, ev), rec, success)
 	default:
-		// EventBridge and SNS destinations need those services' internal
-		// APIs, which Lambda is not wired to yet: delivery fails as AWS's
-		// does for a target it cannot reach.
+		// SNS destinations need that service's internal API, which Lambda
+		// is not wired to yet: delivery fails as AWS's does for a target
+		// it cannot reach.
 		return fmt.Errorf("lambda: destination %s: service %q not reachable", dest, svc)
 	}
 }

@@ -1,9 +1,15 @@
 // Package lambda serves the AWS Lambda API (restJson1, signing name
 // "lambda"): functions and their code, versions and aliases, synchronous,
 // asynchronous and dry-run invocations, reserved and provisioned
-// concurrency, event invoke configurations with SQS destinations and
-// dead-letter queues, SQS event source mappings, function URLs, layers,
-// resource policies, tags and account settings.
+// concurrency, event invoke configurations with SQS, Lambda and EventBridge
+// destinations and dead-letter queues, SQS event source mappings, function
+// URLs, layers, resource policies, tags and account settings.
+//
+// Invoke from another account is authorized by the function's resource
+// policy (see authorizeInvoke); callers in the function's account are
+// allowed, as identity policies are not modelled. EventBridge destinations
+// go through the narrow EventBus interface (the server adapts the events
+// service to it), so Lambda never reads EventBridge's storage.
 //
 // Function URLs are served at <url-id>.lambda-url.<region>.<host> (the
 // front door routes such hosts here, see UnsignedOperation) and at the path

@@ -42,6 +42,9 @@ type invokeOpts struct {
 	requestID     string
 	clientContext string
 	invokedARN    string
+	// logTail asks for the invocation's log tail (LogType Tail); without
+	// it the REPORT line is written after the answer is handed back.
+	logTail bool
 }
 
 // pickVersion applies an alias's weighted routing.
@@ -92,7 +95,7 @@ func (s *Service) run(ctx context.Context, res resolved, payload []byte, o invok
 	}
 	start := time.Now()
 	out, err := e.mgr.Invoke(ctx, funcrt.Request{RequestID: o.requestID, Payload: payload,
-		InvokedFunctionARN: arn, ClientContext: o.clientContext})
+		InvokedFunctionARN: arn, ClientContext: o.clientContext, DeferReport: !o.logTail})
 	var te *funcrt.ThrottleError
 	switch {
 	case errors.As(err, &te):
@@ -123,7 +126,9 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 	if logType != "" && logType != "None" && logType != "Tail" {
 		return errValidation("1 validation error detected: Value '%s' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]", logType)
 	}
-	call.RequestParameters = map[string]any{"functionName": r.PathValue("name"), "invocationType": typ}
+	// Invoke is a CloudTrail data event, not a management event: it is
+	// not in the account's trail (nor on its default bus), as on AWS.
+	call.NoTrail = true
 	limit := int64(maxSyncPayload)
 	if typ == "Event" {
 		limit = maxAsyncPayload
@@ -151,7 +156,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 	}
 	ctx := r.Context()
 	res, err := s.resolveHot(ctx, ref)
-	if err != nil {
+	if err := authorizeInvoke(call, ref, res, err); err != nil {
 		return err
 	}
 	call.Resources = []service.Resource{{Type: "AWS::Lambda::Function", Name: ref.qualifiedARN()}}
@@ -170,7 +175,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 	if err := s.pickVersion(ctx, &res); err != nil {
 		return err
 	}
-	out, err := s.run(ctx, res, payload, invokeOpts{requestID: call.RequestID, clientContext: clientCtx})
+	out, err := s.run(ctx, res, payload, invokeOpts{requestID: call.RequestID, clientContext: clientCtx, logTail: logType == "Tail"})
 	if err != nil {
 		return err
 	}
@@ -203,7 +208,7 @@ func (s *Service) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request, call
 		return errRequestTooLarge(fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxAsyncPayload))
 	}
 	res, err := s.resolveHot(r.Context(), ref)
-	if err != nil {
+	if err := authorizeInvoke(call, ref, res, err); err != nil {
 		return err
 	}
 	if err := s.async.enqueue(r.Context(), res, payload, call.RequestID, ""); err != nil {

@@ -57,9 +57,21 @@ func functionARN(region, account, name string) string {
 
 // parseFunctionName resolves the FunctionName path parameter (name, name:qualifier,
 // partial ARN or full ARN) and an optional Qualifier query parameter, as
-// Lambda validates them. invoke selects Invoke's more permissive pattern.
+// Lambda validates them. invoke selects Invoke's more permissive pattern,
+// and lets an ARN name another account's function (the invoke path then
+// authorizes the caller against the function's policy, see
+// authorizeInvoke); other operations refuse those.
 func parseFunctionName(call *service.Call, raw, qualifier string, invoke bool) (fnRef, error) {
 	ref := fnRef{Account: call.Account, Region: call.Region}
+	if isPlainName(raw) {
+		// The common case (a bare name): what the patterns below would
+		// accept, without running them.
+		if qualifier != "" && (len(qualifier) > 128 || !qualifierRE.MatchString(qualifier)) {
+			return ref, errValidationPattern(qualifier, "qualifier", qualifierPattern)
+		}
+		ref.Name, ref.Qualifier = raw, qualifier
+		return ref, nil
+	}
 	re, pat := functionNameRE, functionNamePattern
 	if invoke {
 		re, pat = invokeNameRE, invokeNamePattern
@@ -85,8 +97,11 @@ func parseFunctionName(call *service.Call, raw, qualifier string, invoke bool) (
 			return ref, errNotFound("Functions from '%s' are not reachable in this region ('%s')", parts[3], call.Region)
 		}
 		if parts[4] != call.Account {
-			return ref, &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
-				Message: "User: " + call.Identity.ARN + " is not authorized to perform: lambda:* on resource: " + raw + " because no resource-based policy allows the lambda:* action"}
+			if !invoke {
+				return ref, &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
+					Message: "User: " + call.Identity.ARN + " is not authorized to perform: lambda:* on resource: " + raw + " because no resource-based policy allows the lambda:* action"}
+			}
+			ref.Account = parts[4] // another account's function: the caller authorizes (authorizeInvoke)
 		}
 		name = parts[6]
 		if len(parts) > 7 {
@@ -95,8 +110,11 @@ func parseFunctionName(call *service.Call, raw, qualifier string, invoke bool) (
 	case len(parts) >= 3 && parts[1] == "function":
 		// account:function:name[:qualifier]
 		if parts[0] != call.Account {
-			return ref, &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
-				Message: "User: " + call.Identity.ARN + " is not authorized to perform: lambda:* on resource: " + raw}
+			if !invoke {
+				return ref, &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
+					Message: "User: " + call.Identity.ARN + " is not authorized to perform: lambda:* on resource: " + raw}
+			}
+			ref.Account = parts[0]
 		}
 		name = parts[2]
 		if len(parts) > 3 {
@@ -145,4 +163,19 @@ func parseARN(arn string) (svc, region, account, resource string, ok bool) {
 		return "", "", "", "", false
 	}
 	return p[2], p[3], p[4], p[5], true
+}
+
+// isPlainName reports whether s is a bare function name of 1 to 64
+// characters from [a-zA-Z0-9_-].
+func isPlainName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

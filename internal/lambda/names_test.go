@@ -90,3 +90,19 @@ func TestPaginate(t *testing.T) {
 		t.Fatalf("pages: %v", all)
 	}
 }
+
+// TestParseInvokeOtherAccount checks that Invoke's names may reach another
+// account's function (authorized later against its policy), and other
+// operations' may not.
+func TestParseInvokeOtherAccount(t *testing.T) {
+	call := &service.Call{Account: "111111111111", Region: "us-east-1"}
+	for _, raw := range []string{"arn:aws:lambda:us-east-1:222222222222:function:fn:live", "222222222222:function:fn:live"} {
+		ref, err := parseFunctionName(call, raw, "", true)
+		if err != nil || ref.Account != "222222222222" || ref.Name != "fn" || ref.Qualifier != "live" || ref.Region != "us-east-1" {
+			t.Errorf("invoke %s: %+v, %v", raw, ref, err)
+		}
+		if _, err := parseFunctionName(call, raw, "", false); err == nil {
+			t.Errorf("%s accepted outside Invoke", raw)
+		}
+	}
+}

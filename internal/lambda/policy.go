@@ -89,14 +89,18 @@ func (s *Service) addPermission(w http.ResponseWriter, r *http.Request, call *se
 	if in.SourceArn != "" {
 		cond["ArnLike"] = map[string]string{"AWS:SourceArn": in.SourceArn}
 	}
+	equals := map[string]string{}
 	if in.SourceAccount != "" {
-		cond["StringEquals"] = map[string]string{"AWS:SourceAccount": in.SourceAccount}
+		equals["AWS:SourceAccount"] = in.SourceAccount
 	}
 	if in.FunctionUrlAuthType != "" {
-		cond["StringEquals"] = map[string]string{"lambda:FunctionUrlAuthType": in.FunctionUrlAuthType}
+		equals["lambda:FunctionUrlAuthType"] = in.FunctionUrlAuthType
 	}
 	if in.PrincipalOrgID != "" {
-		cond["StringEquals"] = map[string]string{"aws:PrincipalOrgID": in.PrincipalOrgID}
+		equals["aws:PrincipalOrgID"] = in.PrincipalOrgID
+	}
+	if len(equals) > 0 {
+		cond["StringEquals"] = equals
 	}
 	if len(cond) > 0 {
 		stmt["Condition"] = cond

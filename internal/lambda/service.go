@@ -79,6 +79,9 @@ type Deps struct {
 	// SQS serves SQS destinations, DLQs and event source mappings; nil:
 	// those deliveries fail as for a queue that does not exist.
 	SQS SQSClient
+	// EventBus serves EventBridge destinations; nil: those deliveries
+	// fail as for a bus that does not exist.
+	EventBus EventBus
 	// Endpoint returns the URL functions use as AWS_ENDPOINT_URL; nil: none.
 	Endpoint func() string
 	// WorkDir holds unpacked code; "": a directory under os.TempDir().

@@ -119,13 +119,16 @@ func (s *Server) buildServices() []service.Service {
 	// Services other services call are built first.
 	sqsSvc := sqs.New(sqs.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Clock: s.clock, IDs: s.ids, Logger: logger("sqs"), Metrics: s.metrics.reg})
 	logsSvc := logs.New(logs.Deps{Meta: s.backend.Meta(), Logs: s.backend.Logs(), Clock: s.clock, Logger: logger("logs")})
+	lambdaBus := &lambdaEventBus{} // set to the events service below
 	lambdaSvc := lambda.New(lambda.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Blobs: s.backend.Blobs(), Clock: s.clock, IDs: s.ids,
-		Identity: s.identity, Logs: logsSvc, SQS: sqsbridge.New(sqsSvc), Endpoint: s.URL, WorkDir: filepath.Join(s.cfg.DataDir, "lambda"),
+		Identity: s.identity, Logs: logsSvc, SQS: sqsbridge.New(sqsSvc), EventBus: lambdaBus, Endpoint: s.URL, WorkDir: filepath.Join(s.cfg.DataDir, "lambda"),
 		Logger: logger("lambda"), Registerer: s.metrics.reg})
+	eventsSvc := events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir, SQS: eventsSQS{sqsSvc}, Lambda: lambdaSvc})
+	lambdaBus.ev = eventsSvc
 	all := []service.Service{
 		sts.New(sts.Deps{Identity: s.identity, Logger: logger("sts")}),
 		cloudtrail.New(cloudtrail.Deps{Trail: s.trail, Clock: s.clock, Logger: logger("cloudtrail")}),
-		events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir, SQS: eventsSQS{sqsSvc}, Lambda: lambdaSvc}),
+		eventsSvc,
 		sqsSvc,
 		lambdaSvc,
 		logsSvc,

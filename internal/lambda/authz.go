@@ -1,0 +1,101 @@
+package lambda
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/fogbank/fogbank/internal/iampolicy"
+	"github.com/fogbank/fogbank/internal/protocol"
+	"github.com/fogbank/fogbank/internal/service"
+)
+
+// Invoke authorization. Fogbank has no identity policies yet, so a caller
+// in the function's own account may invoke it (on AWS its identity policy
+// would decide); a caller from another account needs a statement of the
+// function's resource policy (AddPermission) that allows it
+// lambda:InvokeFunction on the ARN it invoked, as AWS requires both the
+// caller's identity policy and the function's policy across accounts.
+
+const actionInvoke = "lambda:InvokeFunction"
+
+// callerPrincipal returns the IAM principal of an API call.
+func callerPrincipal(call *service.Call) iampolicy.Principal {
+	id := call.Identity
+	account := id.AccountID
+	if account == "" {
+		account = call.Account
+	}
+	return iampolicy.Principal{Account: account, ARN: id.ARN, Type: id.Type, RoleARN: id.SessionIssuerARN}
+}
+
+// policyQualifier is the qualifier whose policy statements govern an
+// invocation of ref: $LATEST and the unqualified name share the function's
+// own policy (AddPermission refuses $LATEST); versions and aliases have
+// their own.
+func policyQualifier(ref fnRef) string {
+	if ref.Qualifier == latest {
+		return ""
+	}
+	return ref.Qualifier
+}
+
+// functionPolicy parses the statements of fn's resource policy that apply
+// to qualifier q; nil when there are none.
+func functionPolicy(fn fnRecord, q string) *iampolicy.Policy {
+	var stmts []json.RawMessage
+	for _, st := range fn.Policy {
+		if st.Qualifier == q {
+			stmts = append(stmts, st.Statement)
+		}
+	}
+	if len(stmts) == 0 {
+		return nil
+	}
+	doc, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
+	p, err := iampolicy.Parse(doc)
+	if err != nil {
+		return nil // a statement AddPermission wrote that the evaluator cannot read allows nothing
+	}
+	return p
+}
+
+// authorizeInvoke decides whether call may invoke ref (resolved as res;
+// resErr is the resolution's error). Callers in the function's account
+// are allowed; others need an Allow in the function policy for the
+// invoked ARN, and get AccessDeniedException (also when the function does
+// not exist, so its existence does not leak across accounts).
+func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) error {
+	p := callerPrincipal(call)
+	if p.Account == ref.Account {
+		return resErr
+	}
+	q := policyQualifier(ref)
+	resource := ref.arn()
+	if q != "" {
+		resource += ":" + q
+	}
+	if resErr == nil {
+		t := call.Time
+		if t.IsZero() {
+			t = time.Now()
+		}
+		ctx := map[string][]string{
+			"aws:SecureTransport": {strconv.FormatBool(call.Scheme == "https")},
+			"aws:CurrentTime":     {t.UTC().Format(time.RFC3339)},
+			"aws:EpochTime":       {strconv.FormatInt(t.Unix(), 10)},
+		}
+		d := iampolicy.Evaluate(functionPolicy(res.fn, q), iampolicy.Request{Principal: p, Action: actionInvoke, Resource: resource, Context: ctx})
+		if d == iampolicy.Allowed {
+			return nil
+		}
+	}
+	caller := p.ARN
+	if caller == "" {
+		caller = "arn:aws:iam::" + p.Account + ":root"
+	}
+	return &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
+		Message: "User: " + caller + " is not authorized to perform: " + actionInvoke + " on resource: " + resource +
+			" because no resource-based policy allows the " + actionInvoke + " action"}
+}
