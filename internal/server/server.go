@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fogbank/fogbank/internal/autoscaling"
 	"github.com/fogbank/fogbank/internal/clock"
 	"github.com/fogbank/fogbank/internal/cloudtrail"
 	"github.com/fogbank/fogbank/internal/events"
@@ -60,7 +61,7 @@ type Server struct {
 
 // knownServices lists every service Fogbank serves, for --services
 // validation and the health report.
-var knownServices = []string{"sts", "cloudtrail", "events", "sqs", "lambda", "logs"}
+var knownServices = []string{"sts", "cloudtrail", "events", "sqs", "lambda", "logs", "application-autoscaling"}
 
 // New opens storage and builds every service; nothing listens yet.
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -132,6 +133,7 @@ func (s *Server) buildServices() []service.Service {
 		sqsSvc,
 		lambdaSvc,
 		logsSvc,
+		autoscaling.New(autoscaling.Deps{Meta: s.backend.Meta(), Clock: s.clock, IDs: s.ids, Lambda: lambdaSvc, Logger: logger("application-autoscaling")}),
 	}
 	if len(s.cfg.Services) == 0 {
 		return all
