@@ -122,6 +122,14 @@ func (s *Service) deliverSQS(ctx context.Context, t *task, a arn, input []byte) 
 	if s.deps.SQS == nil {
 		return fatal("NO_RESOURCE", "The specified queue does not exist.")
 	}
+	if _, err := s.deps.SQS.SendEventsMessage(ctx, sqsMessage(t, a, input)); err != nil {
+		return classifyAWSError(err)
+	}
+	return nil
+}
+
+// sqsMessage is the message an SQS target (ARN a) receives for a task.
+func sqsMessage(t *task, a arn, input []byte) SQSMessage {
 	m := SQSMessage{QueueARN: t.Target.Arn, Body: string(input), SenderID: "AIDAIEVENTBRIDGEFOGBANK", RuleARN: t.RuleARN}
 	if strings.HasSuffix(a.Resource, ".fifo") {
 		if t.Target.SqsParameters != nil {
@@ -130,10 +138,7 @@ func (s *Service) deliverSQS(ctx context.Context, t *task, a arn, input []byte) 
 		// EventBridge deduplicates FIFO deliveries by event id.
 		m.DedupID = t.EventID
 	}
-	if _, err := s.deps.SQS.SendEventsMessage(ctx, m); err != nil {
-		return classifyAWSError(err)
-	}
-	return nil
+	return m
 }
 
 // deliverBus forwards the event to another bus. The receiving bus's

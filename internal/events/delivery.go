@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -26,6 +27,15 @@ const (
 	backoffBase = time.Second
 	backoffCap  = 5 * time.Minute
 	sendChunk   = 256
+	// receiveBatch is the most tasks a shard receives at once; the SQS
+	// deliveries among them are sent with one write per queue.
+	receiveBatch = 64
+	// maxHeld is the most received tasks a shard holds (two batches, so
+	// that one is received while the other is delivered). How many target
+	// calls run at once is Deps.ShardConcurrency.
+	maxHeld = 2 * receiveBatch
+	// ackBatch is the most finished tasks one DeleteBatch removes.
+	ackBatch = 128
 )
 
 // inEvent is an event entering a bus.
@@ -49,8 +59,11 @@ type replayScope struct {
 }
 
 // task is one pending delivery of an event to one rule target (or to an
-// archive), stored as the body of a shard-queue message. Retries replace
-// the message with a delayed copy carrying the attempt count and last error.
+// archive), stored as a shard-queue message: the event, as is, in the
+// message's Attributes and the rest as JSON in its Body (so that neither
+// storing nor reading a task parses the event). Tasks stored with the
+// event inside the JSON ("e") are read too. Retries replace the message
+// with a delayed copy carrying the attempt count and last error.
 type task struct {
 	Account  string          `json:"a"`
 	Region   string          `json:"r"`
@@ -59,7 +72,7 @@ type task struct {
 	RuleARN  string          `json:"ra"`
 	Target   *Target         `json:"t,omitempty"`
 	Archive  string          `json:"ar,omitempty"`
-	Event    json.RawMessage `json:"e"`
+	Event    json.RawMessage `json:"e,omitempty"`
 	EventID  string          `json:"id"`
 	Ingested time.Time       `json:"in"`
 	Hops     int             `json:"h,omitempty"`
@@ -121,7 +134,7 @@ func (s *Service) enqueue(ctx context.Context, account string, tasks []task) err
 		return nil
 	}
 	sh := s.shardFor(account)
-	return sh.send(ctx, tasks, 0)
+	return sh.submit(ctx, tasks)
 }
 
 // shardFor picks between the account's two shards (shuffle sharding) the
@@ -152,32 +165,132 @@ type shard struct {
 	s       *Service
 	queue   string
 	backlog atomic.Int64 // tasks sent and not yet finished (this node)
-	// acks carries receipts of finished tasks to the shard's acker, so
-	// that one goroutine per shard (not every delivery) writes the
-	// deletions: fewer concurrent writers keep a flooded shard from
-	// crowding the storage other accounts' shards use.
+	// acks carries receipts of finished tasks to the shard's acker, which
+	// deletes whatever has gathered with one DeleteBatch: one durable
+	// write for many deliveries, and one writer per shard (not every
+	// delivery) so that a flooded shard does not crowd the storage other
+	// accounts' shards use.
 	acks chan string
+	// calls holds a token per target call in progress (a batched SQS send
+	// is one call): at most Deps.ShardConcurrency.
+	calls chan struct{}
+	// held holds a token per task the shard holds (received or handed
+	// over, not yet settled): at most maxHeld.
+	held chan struct{}
+	// direct carries tasks stored already received (storage Hold) by
+	// submit to the shard's worker, skipping a Receive. Every batch in it
+	// holds its tokens, so a send to it never blocks.
+	direct chan []storage.Message
 }
 
 func newShard(s *Service, i int) *shard {
-	return &shard{s: s, queue: fmt.Sprintf("events/shard/%02d", i), acks: make(chan string, 1024)}
+	return &shard{s: s, queue: fmt.Sprintf("events/shard/%02d", i), acks: make(chan string, 4*ackBatch),
+		calls: make(chan struct{}, s.deps.ShardConcurrency), held: make(chan struct{}, maxHeld),
+		direct: make(chan []storage.Message, maxHeld)}
 }
 
-// acker deletes finished tasks until ctx ends. Receipts still queued at
-// shutdown are lost; their tasks are delivered again after a restart
-// (at least once).
+// release gives back one held-task token.
+func (sh *shard) release() { <-sh.held }
+
+// tryHold takes n held-task tokens if all are free at once.
+func (sh *shard) tryHold(n int) bool {
+	for i := range n {
+		select {
+		case sh.held <- struct{}{}:
+		default:
+			for range i {
+				sh.release()
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// submit stores new tasks. When the shard has room to deliver them at
+// once, they are stored as already received by this node (in flight for
+// the visibility timeout, as a Receive would leave them) and handed to the
+// shard's worker directly, which saves a durable write and a wake-up per
+// batch; if this node dies before finishing them, they become visible
+// again when the timeout ends, like any task it had received. Otherwise
+// they are queued for the workers to receive.
+func (sh *shard) submit(ctx context.Context, tasks []task) error {
+	if len(tasks) > receiveBatch || sh.s.ctx.Err() != nil || !sh.tryHold(len(tasks)) {
+		return sh.send(ctx, tasks, 0)
+	}
+	reqs := make([]storage.SendRequest, len(tasks))
+	for i := range tasks {
+		b, ev, err := encodeTask(&tasks[i])
+		if err != nil {
+			for range tasks {
+				sh.release()
+			}
+			return err
+		}
+		reqs[i] = storage.SendRequest{Body: b, Attributes: ev, Hold: visibility}
+	}
+	res, err := sh.s.deps.Queues.Send(ctx, sh.queue, sh.s.now(), reqs)
+	if err != nil {
+		for range tasks {
+			sh.release()
+		}
+		return fmt.Errorf("events: enqueue deliveries: %w", err)
+	}
+	sh.backlog.Add(int64(len(reqs)))
+	msgs := make([]storage.Message, len(reqs))
+	for i, r := range res {
+		msgs[i] = storage.Message{ID: r.ID, Seq: r.Seq, Body: reqs[i].Body, Attributes: reqs[i].Attributes, ReceiveCount: 1, Receipt: r.Receipt}
+	}
+	sh.direct <- msgs
+	return nil
+}
+
+// call runs f holding a call token, unless ctx ends first.
+func (sh *shard) call(ctx context.Context, f func()) {
+	select {
+	case sh.calls <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	defer func() { <-sh.calls }()
+	f()
+}
+
+// acker deletes finished tasks, in batches of what has gathered, until ctx
+// ends. Receipts still queued at shutdown are lost; their tasks are
+// delivered again after a restart (at least once).
 func (sh *shard) acker(ctx context.Context) {
 	defer sh.s.wg.Done()
+	batch := make([]string, 0, ackBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case r := <-sh.acks:
-			if err := sh.s.deps.Queues.Delete(ctx, sh.queue, r); err != nil && ctx.Err() == nil {
-				sh.s.log.Error("events: delete delivered task", "queue", sh.queue, "err", err)
-			}
-			sh.backlog.Add(-1)
+			batch = append(batch[:0], r)
 		}
+	gather:
+		for len(batch) < ackBatch {
+			select {
+			case r := <-sh.acks:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		res, err := sh.s.deps.Queues.DeleteBatch(ctx, sh.queue, batch)
+		if err != nil {
+			if ctx.Err() == nil {
+				sh.s.log.Error("events: delete delivered tasks", "queue", sh.queue, "tasks", len(batch), "err", err)
+			}
+		} else {
+			for _, e := range res {
+				if e != nil {
+					sh.s.log.Error("events: delete delivered task", "queue", sh.queue, "err", e)
+				}
+			}
+		}
+		sh.backlog.Add(-int64(len(batch)))
 	}
 }
 
@@ -187,11 +300,11 @@ func (sh *shard) send(ctx context.Context, tasks []task, delay time.Duration) er
 		end := min(start+sendChunk, len(tasks))
 		reqs := make([]storage.SendRequest, 0, end-start)
 		for i := start; i < end; i++ {
-			b, err := json.Marshal(&tasks[i])
+			b, ev, err := encodeTask(&tasks[i])
 			if err != nil {
-				return fmt.Errorf("events: encode task: %w", err)
+				return err
 			}
-			reqs = append(reqs, storage.SendRequest{Body: b, Delay: delay})
+			reqs = append(reqs, storage.SendRequest{Body: b, Attributes: ev, Delay: delay})
 		}
 		if _, err := sh.s.deps.Queues.Send(ctx, sh.queue, now, reqs); err != nil {
 			return fmt.Errorf("events: enqueue deliveries: %w", err)
@@ -201,8 +314,36 @@ func (sh *shard) send(ctx context.Context, tasks []task, delay time.Duration) er
 	return nil
 }
 
-// run receives tasks and delivers them, at most ShardConcurrency at once,
-// until ctx ends.
+// encodeTask returns a task's stored form: the JSON body without the event,
+// and the event.
+func encodeTask(t *task) (body, event []byte, err error) {
+	c := *t
+	c.Event = nil
+	body, err = json.Marshal(&c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("events: encode task: %w", err)
+	}
+	return body, t.Event, nil
+}
+
+// decodeTask reads a task stored by encodeTask (or, with the event in the
+// JSON, by earlier versions).
+func decodeTask(m storage.Message, t *task) error {
+	if err := json.Unmarshal(m.Body, t); err != nil {
+		return fmt.Errorf("events: decode task: %w", err)
+	}
+	if len(m.Attributes) > 0 {
+		t.Event = m.Attributes
+	}
+	if len(t.Event) == 0 {
+		return errors.New("events: decode task: no event")
+	}
+	return nil
+}
+
+// run receives tasks in batches and delivers them, together with the
+// tasks submit hands over, holding at most maxHeld tasks at once, until
+// ctx ends.
 func (sh *shard) run(ctx context.Context) {
 	s := sh.s
 	defer s.wg.Done()
@@ -210,20 +351,45 @@ func (sh *shard) run(ctx context.Context) {
 	go sh.acker(ctx)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
-	sem := make(chan struct{}, s.deps.ShardConcurrency)
+	defer sh.returnDirect()
+	deliver := func(msgs []storage.Message) {
+		// Deliver every batch handed over meanwhile together.
+	more:
+		for len(msgs) < receiveBatch {
+			select {
+			case m := <-sh.direct:
+				msgs = append(msgs, m...)
+			default:
+				break more
+			}
+		}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			sh.processBatch(ctx, msgs, sh.release)
+		}()
+	}
 	for ctx.Err() == nil {
+		select {
+		case msgs := <-sh.direct:
+			deliver(msgs)
+			continue
+		default:
+		}
 		notify := s.deps.Queues.Notify(sh.queue)
-		free := cap(sem) - len(sem)
+		free := cap(sh.held) - len(sh.held)
 		if free == 0 {
 			select {
-			case sem <- struct{}{}:
-				<-sem
+			case sh.held <- struct{}{}:
+				sh.release()
+			case msgs := <-sh.direct:
+				deliver(msgs)
 			case <-ctx.Done():
 				return
 			}
 			continue
 		}
-		msgs, err := s.deps.Queues.Receive(ctx, sh.queue, s.now(), storage.ReceiveOptions{Max: min(free, 10), Visibility: visibility})
+		msgs, err := s.deps.Queues.Receive(ctx, sh.queue, s.now(), storage.ReceiveOptions{Max: min(free, receiveBatch), Visibility: visibility})
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("events: receive deliveries", "queue", sh.queue, "err", err)
@@ -234,18 +400,44 @@ func (sh *shard) run(ctx context.Context) {
 		if len(msgs) == 0 {
 			select {
 			case <-notify:
+			case msgs := <-sh.direct:
+				deliver(msgs)
 			case <-s.deps.Clock.After(ctx, pollInterval):
 			case <-ctx.Done():
 			}
 			continue
 		}
-		for _, m := range msgs {
-			sem <- struct{}{}
-			inflight.Add(1)
-			go func(m storage.Message) {
-				defer func() { <-sem; inflight.Done() }()
-				sh.process(ctx, m)
-			}(m)
+		// Take a token per task; submit may have taken some of those
+		// counted free, so keep delivering what it hands over meanwhile.
+		for taken := 0; taken < len(msgs); {
+			select {
+			case sh.held <- struct{}{}:
+				taken++
+			case m := <-sh.direct:
+				deliver(m)
+			case <-ctx.Done():
+				return // the received tasks are delivered after a restart
+			}
+		}
+		deliver(msgs)
+	}
+}
+
+// returnDirect makes tasks handed over but not started visible again, so
+// that a graceful restart delivers them at once rather than after their
+// visibility timeout.
+func (sh *shard) returnDirect() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		select {
+		case msgs := <-sh.direct:
+			for _, m := range msgs {
+				sh.s.deps.Queues.ChangeVisibility(ctx, sh.queue, m.Receipt, sh.s.now(), 0)
+				sh.release()
+			}
+		default:
+			return
 		}
 	}
 }
@@ -258,16 +450,10 @@ func (sh *shard) finish(ctx context.Context, m storage.Message) {
 }
 
 // process makes one delivery attempt for a task.
-func (sh *shard) process(ctx context.Context, m storage.Message) {
+func (sh *shard) process(ctx context.Context, m storage.Message, t *task) {
 	s := sh.s
-	var t task
-	if err := json.Unmarshal(m.Body, &t); err != nil {
-		s.log.Error("events: undecodable task dropped", "queue", sh.queue, "err", err)
-		sh.finish(ctx, m)
-		return
-	}
 	if t.Archive != "" {
-		if err := s.archiveEvent(ctx, &t); err != nil {
+		if err := s.archiveEvent(ctx, t); err != nil {
 			if ctx.Err() == nil {
 				s.log.Error("events: archive event", "archive", t.Archive, "err", err)
 				// Leave the task; it becomes visible again and is retried.
@@ -278,15 +464,30 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 		sh.finish(ctx, m)
 		return
 	}
+	attempt := sh.begin(t)
+	derr := s.deliver(ctx, t)
+	sh.settle(ctx, m, t, attempt, derr)
+}
+
+// begin counts the start of a delivery attempt and returns its number.
+func (sh *shard) begin(t *task) int {
+	s := sh.s
 	attempt := t.Attempt + 1
-	start := s.now()
 	if attempt == 1 {
-		s.m.ingestionLatency.WithLabelValues(busARN(t.Account, t.Region, t.Bus)).Observe(start.Sub(t.Ingested).Seconds())
+		s.m.ingestionLatency.WithLabelValues(busARN(t.Account, t.Region, t.Bus)).Observe(s.now().Sub(t.Ingested).Seconds())
 	} else {
 		s.m.retryAttempts.WithLabelValues(t.RuleARN).Inc()
 	}
 	s.m.attempts.WithLabelValues(t.RuleARN).Inc()
-	derr := s.deliver(ctx, &t)
+	return attempt
+}
+
+// settle acts on the outcome of a delivery attempt: success finishes the
+// task; a throttled or retryable failure puts a delayed copy back (alone:
+// each task retries on its own schedule); a final failure goes to the
+// dead-letter queue, if any.
+func (sh *shard) settle(ctx context.Context, m storage.Message, t *task, attempt int, derr *deliveryError) {
+	s := sh.s
 	if ctx.Err() != nil {
 		return // shutting down: the task is redelivered after a restart
 	}
@@ -297,7 +498,7 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 		return
 	}
 	if derr.throttled {
-		if err := sh.send(ctx, []task{t}, derr.retryAfter); err != nil {
+		if err := sh.send(ctx, []task{*t}, derr.retryAfter); err != nil {
 			s.log.Error("events: requeue throttled delivery", "rule", t.RuleARN, "err", err)
 			return
 		}
@@ -317,7 +518,7 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 		case s.now().Add(delay).Sub(t.Ingested) > maxAge:
 			exhausted = "MaximumEventAgeInSeconds"
 		default:
-			next := t
+			next := *t
 			next.Attempt = attempt
 			next.LastCode, next.LastMsg = derr.code, derr.message
 			if err := sh.send(ctx, []task{next}, delay); err != nil {
@@ -332,7 +533,7 @@ func (sh *shard) process(ctx context.Context, m storage.Message) {
 	s.m.failed.WithLabelValues(t.RuleARN).Inc()
 	s.log.Debug("events: delivery failed", "rule", t.RuleARN, "target", t.Target.Arn, "code", derr.code, "message", derr.message, "attempts", attempt)
 	if t.Target.DeadLetterConfig != nil && t.Target.DeadLetterConfig.Arn != "" {
-		if err := s.sendToDLQ(ctx, &t, derr, exhausted, attempt-1); err != nil {
+		if err := s.sendToDLQ(ctx, t, derr, exhausted, attempt-1); err != nil {
 			s.m.failedToDLQ.WithLabelValues(t.RuleARN).Inc()
 			s.log.Warn("events: dead-letter queue", "rule", t.RuleARN, "dlq", t.Target.DeadLetterConfig.Arn, "err", err)
 		} else {

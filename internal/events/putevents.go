@@ -147,15 +147,19 @@ func (s *Service) putEvents(ctx context.Context, call *service.Call, body []byte
 		ev  inEvent
 	}
 	groups := map[busRef][]pending{}
+	buses := map[busRef]*Bus{}
 	var order []busRef
 	for i, e := range in.Entries {
 		ref, err := resolveBus(javaOrEmpty(e.EventBusName), call.Account, call.Region)
 		if err != nil {
 			return nil, err
 		}
-		bus, _, err := s.getBus(ctx, ref)
-		if err != nil {
-			return nil, err
+		bus, ok := buses[ref] // entries mostly name one bus: read it once
+		if !ok {
+			if bus, _, err = s.getBus(ctx, ref); err != nil {
+				return nil, err
+			}
+			buses[ref] = bus
 		}
 		switch {
 		case e.Source == nil || *e.Source == "":

@@ -86,8 +86,8 @@ type Deps struct {
 	// zero means 16. Each account is assigned two of them and each batch of
 	// work goes to the one with the shorter backlog.
 	Shards int
-	// ShardConcurrency is how many deliveries one shard runs at once; zero
-	// means 8.
+	// ShardConcurrency is how many target calls one shard makes at once (a
+	// batch of SQS deliveries to one queue is one call); zero means 8.
 	ShardConcurrency int
 	// RuleSync is how often this node checks whether another node sharing
 	// the storage changed a rule (one storage read per check); zero means

@@ -12,9 +12,27 @@ import (
 // queues) through the SQS service's in-process API.
 type eventsSQS struct{ svc *sqs.Service }
 
-// SendEventsMessage implements events.SQSSender. EventBridge's message
-// attributes (RULE_ARN, ERROR_CODE, ...) are all of type String.
+// SendEventsMessage implements events.SQSSender.
 func (a eventsSQS) SendEventsMessage(ctx context.Context, m events.SQSMessage) (string, error) {
+	return a.svc.SendInternal(ctx, internalMessage(m))
+}
+
+// SendEventsMessages implements events.SQSBatchSender: each message is
+// sent as SendEventsMessage would send it, with one storage write per
+// queue.
+func (a eventsSQS) SendEventsMessages(ctx context.Context, ms []events.SQSMessage) []error {
+	in := make([]sqs.InternalMessage, len(ms))
+	for i := range ms {
+		in[i] = internalMessage(ms[i])
+	}
+	_, errs := a.svc.SendInternalBatch(ctx, in)
+	return errs
+}
+
+// internalMessage converts an EventBridge message for the SQS service.
+// EventBridge's message attributes (RULE_ARN, ERROR_CODE, ...) are all of
+// type String.
+func internalMessage(m events.SQSMessage) sqs.InternalMessage {
 	var attrs map[string]sqs.MessageAttributeValue
 	if len(m.Attributes) > 0 {
 		attrs = make(map[string]sqs.MessageAttributeValue, len(m.Attributes))
@@ -25,11 +43,11 @@ func (a eventsSQS) SendEventsMessage(ctx context.Context, m events.SQSMessage) (
 			attrs[k] = sqs.MessageAttributeValue{DataType: "String", StringValue: v}
 		}
 	}
-	return a.svc.SendInternal(ctx, sqs.InternalMessage{
+	return sqs.InternalMessage{
 		QueueARN: m.QueueARN, Body: m.Body, Attributes: attrs,
 		GroupID: m.GroupID, DedupID: m.DedupID, SenderID: m.SenderID,
 		From: eventsSender(m),
-	})
+	}
 }
 
 // eventsSender says on whose behalf EventBridge sends m, so that the queue

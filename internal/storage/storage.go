@@ -92,6 +92,13 @@ type SendRequest struct {
 	// and Seq are returned with Duplicate set.
 	DedupID     string
 	DedupWindow time.Duration
+	// Hold > 0 stores the message as already received by its sender: in
+	// flight until now+Hold (Delay is then ignored), ReceiveCount 1,
+	// FirstReceivedAt now, with SendResult.Receipt its receipt. A sender
+	// that processes its own messages can so skip a Receive and still not
+	// lose one: if it never deletes the message, the message becomes
+	// visible when Hold ends.
+	Hold time.Duration
 }
 
 // SendResult reports the outcome of one SendRequest.
@@ -99,6 +106,8 @@ type SendResult struct {
 	ID        string
 	Seq       int64
 	Duplicate bool
+	// Receipt is set for a message stored with Hold (not for a duplicate).
+	Receipt string
 }
 
 // ReceiveOptions controls Queues.Receive.
@@ -148,6 +157,15 @@ type Queues interface {
 	// message still present is accepted and does nothing (SQS behaviour);
 	// an unknown receipt returns ErrInvalidReceipt.
 	Delete(ctx context.Context, queue, receipt string) error
+	// DeleteBatch deletes the messages receipts name, with one durable
+	// write where the engine allows it (SQL: one transaction). It returns
+	// one result per receipt, what Delete would have returned for it had
+	// the receipts been deleted one after another in order: nil (deleted,
+	// or a superseded receipt of a message still present) or
+	// ErrInvalidReceipt. A non-nil error means the call failed as a whole;
+	// on the SQL engines nothing was deleted then, on others some messages
+	// may have been.
+	DeleteBatch(ctx context.Context, queue string, receipts []string) ([]error, error)
 	// Purge removes every message of the queue.
 	Purge(ctx context.Context, queue string) error
 	// Drop removes the queue and all its state (messages and dedup entries).

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -162,6 +164,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 		dws     []dedupWrite
 		dwDone  []string // dedup entries this call wrote
 		inBatch = map[string]int{}
+		wake    bool // held messages are nobody else's to receive
 	)
 	rollback := func(cause error) ([]storage.SendResult, error) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -203,12 +206,19 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 			dw = dedupWrite{idx: i, subj: dsubj, expect: d.seq, expires: nanos(now.Add(r.DedupWindow))}
 		}
 		rec := qrec{sent: nanos(now), vis: nanos(now.Add(max(r.Delay, 0))), group: r.GroupID, hasGrp: r.GroupID != ""}
+		if r.Hold > 0 {
+			// Stored as received by the sender.
+			rec.vis, rec.count, rec.first, rec.nonce = nanos(now.Add(r.Hold)), 1, nanos(now), nuid.Next()
+		} else {
+			wake = true
+		}
 		h := nats.Header{}
 		rec.stateInto(h)
 		if msgID != "" {
 			h.Set(jetstream.MsgIDHeader, msgID)
 		}
-		subj := s.msgSubject(qt, nuid.Next())
+		token := nuid.Next()
+		subj := s.msgSubject(qt, token)
 		ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: subj, Header: h, Data: encodePayload(r.Attributes, r.Body)})
 		if err != nil {
 			return rollback(err)
@@ -218,6 +228,9 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 			written = append(written, ack)
 			subjs = append(subjs, subj)
 			dw.ownMsg, dw.ownSeq = subj, ack.Sequence
+			if rec.nonce != "" {
+				results[i].Receipt = receipt{qhash: queueHash(queue), token: token, nonce: rec.nonce}.String()
+			}
 		}
 		if msgID != "" {
 			dws = append(dws, dw)
@@ -257,7 +270,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 			}
 		}
 	}
-	if len(written) > 0 {
+	if len(written) > 0 && wake {
 		s.wake(queue, true)
 	}
 	return results, nil
@@ -506,6 +519,68 @@ func (q queueStore) Delete(ctx context.Context, queue, handle string) error {
 			return err
 		}
 	}
+}
+
+// deleteBatchWorkers bounds the deletions DeleteBatch runs at once.
+const deleteBatchWorkers = 8
+
+// DeleteBatch deletes each message as Delete does (JetStream has no
+// multi-subject conditional purge): receipts of different messages
+// concurrently, receipts of one message in their order.
+func (q queueStore) DeleteBatch(ctx context.Context, queue string, receipts []string) ([]error, error) {
+	out := make([]error, len(receipts))
+	// Receipts of one message (same record token) form one job.
+	var jobs [][]int
+	byToken := map[string]int{}
+	for i, h := range receipts {
+		rc, ok := parseReceipt(h)
+		if !ok {
+			out[i] = storage.ErrInvalidReceipt
+			continue
+		}
+		j, ok := byToken[rc.token]
+		if !ok {
+			j = len(jobs)
+			byToken[rc.token] = j
+			jobs = append(jobs, nil)
+		}
+		jobs[j] = append(jobs[j], i)
+	}
+	var (
+		mu    sync.Mutex
+		first error
+		next  atomic.Int64
+		wg    sync.WaitGroup
+	)
+	for range min(deleteBatchWorkers, len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(jobs) {
+					return
+				}
+				for _, i := range jobs[j] {
+					err := q.Delete(ctx, queue, receipts[i])
+					if err != nil && !errors.Is(err, storage.ErrInvalidReceipt) {
+						mu.Lock()
+						if first == nil {
+							first = err
+						}
+						mu.Unlock()
+						return
+					}
+					out[i] = err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, fmt.Errorf("natsstore: delete batch from %s: %w", queue, first)
+	}
+	return out, nil
 }
 
 // Purge removes every message of the queue; its dedup entries stay.

@@ -29,6 +29,10 @@ const msgCols = "seq, id, body, attrs, group_id, dedup_id, sent_at, visible_at, 
 // when messages keep being dead-lettered, keeping the transaction short.
 const maxRedriveRounds = 8
 
+// deleteBatchChunk bounds the rows one statement of DeleteBatch names,
+// keeping it under the engines' limits on bound parameters.
+const deleteBatchChunk = 500
+
 // dedupPruneEvery is how often (in caller time) expired dedup ids are
 // deleted; expired entries are ignored anyway, pruning only frees space.
 const dedupPruneEvery = time.Minute
@@ -40,10 +44,12 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 	s := q.s
 	out := make([]storage.SendResult, len(reqs))
 	hasDedup := false
+	wake := false // held messages are nobody else's to receive
 	for _, r := range reqs {
 		if r.DedupID != "" && r.DedupWindow > 0 {
 			hasDedup = true
 		}
+		wake = wake || r.Hold <= 0
 	}
 	stored := false
 	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
@@ -66,7 +72,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 			}
 			stored = true
 		}
-		if stored {
+		if stored && wake {
 			return s.pgNotify(ctx, tx, queue)
 		}
 		return nil
@@ -74,7 +80,7 @@ func (q queueStore) Send(ctx context.Context, queue string, now time.Time, reqs 
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: send to %s: %w", queue, err)
 	}
-	if stored {
+	if stored && wake {
 		s.notify.fire(queue)
 	}
 	return out, nil
@@ -85,17 +91,32 @@ func (q queueStore) insertBatch(ctx context.Context, tx execer, queue string, no
 	s := q.s
 	var b strings.Builder
 	b.WriteString("INSERT INTO q_msg (queue, id, body, attrs, group_id, dedup_id, sent_at, visible_at, receive_count, first_received_at, receipt) VALUES ")
-	args := make([]any, 0, len(reqs)*8)
+	held := false
+	for _, r := range reqs {
+		held = held || r.Hold > 0
+	}
+	var nonce string
+	if held {
+		nonce = newNonce()
+	}
+	args := make([]any, 0, len(reqs)*11)
 	index := make(map[string]int, len(reqs))
 	for i, r := range reqs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '')")
 		id := newUUID()
 		index[id] = i
 		out[i] = storage.SendResult{ID: id}
-		args = append(args, queue, id, nonNil(r.Body), nonNil(r.Attributes), r.GroupID, r.DedupID, nanos(now), nanos(now.Add(max(r.Delay, 0))))
+		args = append(args, queue, id, nonNil(r.Body), nonNil(r.Attributes), r.GroupID, r.DedupID, nanos(now))
+		if !held {
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '')")
+			args = append(args, nanos(now.Add(max(r.Delay, 0))))
+			continue
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		vis, count, first, rcpt := sendState(r, now, nonce)
+		args = append(args, vis, count, first, rcpt)
 	}
 	b.WriteString(" RETURNING id, seq")
 	rows, err := tx.QueryContext(ctx, s.d.q(b.String()), args...)
@@ -110,7 +131,11 @@ func (q queueStore) insertBatch(ctx context.Context, tx execer, queue string, no
 		if err := rows.Scan(&id, &seq); err != nil {
 			return fmt.Errorf("insert: %w", err)
 		}
-		out[index[id]].Seq = seq
+		o := &out[index[id]]
+		o.Seq = seq
+		if held && reqs[index[id]].Hold > 0 {
+			o.Receipt = strconv.FormatInt(seq, 10) + "." + nonce
+		}
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -129,14 +154,23 @@ func (q queueStore) sendOne(ctx context.Context, tx execer, queue string, now ti
 	s := q.s
 	id := newUUID()
 	var seq int64
+	nonce := ""
+	if r.Hold > 0 {
+		nonce = newNonce()
+	}
+	vis, count, first, rcpt := sendState(r, now, nonce)
 	err := tx.QueryRowContext(ctx, s.d.q(`INSERT INTO q_msg (queue, id, body, attrs, group_id, dedup_id, sent_at, visible_at, receive_count, first_received_at, receipt)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '') RETURNING seq`),
-		queue, id, nonNil(r.Body), nonNil(r.Attributes), r.GroupID, r.DedupID, nanos(now), nanos(now.Add(max(r.Delay, 0)))).Scan(&seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+		queue, id, nonNil(r.Body), nonNil(r.Attributes), r.GroupID, r.DedupID, nanos(now), vis, count, first, rcpt).Scan(&seq)
 	if err != nil {
 		return storage.SendResult{}, fmt.Errorf("insert: %w", err)
 	}
+	own := storage.SendResult{ID: id, Seq: seq}
+	if nonce != "" {
+		own.Receipt = strconv.FormatInt(seq, 10) + "." + nonce
+	}
 	if r.DedupID == "" || r.DedupWindow <= 0 {
-		return storage.SendResult{ID: id, Seq: seq}, nil
+		return own, nil
 	}
 	var claimed int64
 	err = tx.QueryRowContext(ctx, s.d.q(`INSERT INTO q_dedup (queue, dedup_id, expires_at, msg_id, seq) VALUES (?, ?, ?, ?, ?)
@@ -144,7 +178,7 @@ func (q queueStore) sendOne(ctx context.Context, tx execer, queue string, now ti
 		WHERE q_dedup.expires_at <= ? RETURNING seq`),
 		queue, r.DedupID, nanos(now.Add(r.DedupWindow)), id, seq, nanos(now)).Scan(&claimed)
 	if err == nil {
-		return storage.SendResult{ID: id, Seq: seq}, nil
+		return own, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return storage.SendResult{}, fmt.Errorf("claim dedup id: %w", err)
@@ -160,6 +194,16 @@ func (q queueStore) sendOne(ctx context.Context, tx execer, queue string, now ti
 		return storage.SendResult{}, fmt.Errorf("read dedup id: %w", err)
 	}
 	return res, nil
+}
+
+// sendState returns the stored visible_at, receive_count,
+// first_received_at and receipt nonce of a new message: received already
+// (with nonce) when the request holds it.
+func sendState(r storage.SendRequest, now time.Time, nonce string) (vis int64, count int, first int64, rcpt string) {
+	if r.Hold > 0 {
+		return nanos(now.Add(r.Hold)), 1, nanos(now), nonce
+	}
+	return nanos(now.Add(max(r.Delay, 0))), 0, 0, ""
 }
 
 // maybePruneDedup deletes expired dedup ids of all queues, at most once per
@@ -501,6 +545,91 @@ func (q queueStore) Delete(ctx context.Context, queue, receipt string) error {
 		return fmt.Errorf("sqlstore: delete from %s: %w", queue, err)
 	}
 	return nil
+}
+
+// DeleteBatch deletes in one transaction (on SQLite, one operation of a
+// group-commit batch): one read of the named rows (locked on PostgreSQL),
+// then one DELETE of those whose receipt is current.
+func (q queueStore) DeleteBatch(ctx context.Context, queue string, receipts []string) ([]error, error) {
+	s := q.s
+	out := make([]error, len(receipts))
+	type ref struct {
+		seq   int64
+		nonce string
+	}
+	refs := make([]ref, len(receipts))
+	var seqs []any
+	seen := make(map[int64]bool, len(receipts))
+	for i, r := range receipts {
+		seq, nonce, ok := parseReceipt(r)
+		if !ok {
+			out[i] = storage.ErrInvalidReceipt
+			continue
+		}
+		refs[i] = ref{seq, nonce}
+		if !seen[seq] {
+			seen[seq] = true
+			seqs = append(seqs, seq)
+		}
+	}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	forUpdate := ""
+	if s.d.pg {
+		forUpdate = " ORDER BY seq FOR UPDATE"
+	}
+	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
+		// Replay the receipts in order against the rows as they are.
+		cur := make(map[int64]string, len(seqs)) // seq → current nonce ("" never received)
+		for chunk := range slices.Chunk(seqs, deleteBatchChunk) {
+			rows, err := tx.QueryContext(ctx, s.d.q("SELECT seq, receipt FROM q_msg WHERE queue = ? AND seq IN ("+placeholders(len(chunk))+")"+forUpdate),
+				append([]any{queue}, chunk...)...)
+			if err != nil {
+				return fmt.Errorf("select: %w", err)
+			}
+			for rows.Next() {
+				var seq int64
+				var nonce string
+				if err := rows.Scan(&seq, &nonce); err != nil {
+					rows.Close()
+					return fmt.Errorf("select: %w", err)
+				}
+				cur[seq] = nonce
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("select: %w", err)
+			}
+		}
+		var del []any
+		for i, r := range refs {
+			if r.seq == 0 {
+				continue // unparsable: already refused
+			}
+			nonce, ok := cur[r.seq]
+			switch {
+			case ok && nonce == r.nonce:
+				delete(cur, r.seq)
+				del = append(del, r.seq)
+				out[i] = nil
+			case ok && nonce != "":
+				out[i] = nil // superseded receipt of a message still present
+			default:
+				out[i] = storage.ErrInvalidReceipt
+			}
+		}
+		for chunk := range slices.Chunk(del, deleteBatchChunk) {
+			if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM q_msg WHERE seq IN ("+placeholders(len(chunk))+")"), chunk...); err != nil {
+				return fmt.Errorf("delete: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: delete batch from %s: %w", queue, err)
+	}
+	return out, nil
 }
 
 func (q queueStore) Purge(ctx context.Context, queue string) error {

@@ -14,6 +14,9 @@ var queueTests = []namedTest{
 	{"SendReceiveDelete", testQueueSendReceiveDelete},
 	{"Visibility", testQueueVisibility},
 	{"SupersededReceipts", testQueueSupersededReceipts},
+	{"DeleteBatch", testQueueDeleteBatch},
+	{"SendHold", testQueueSendHold},
+	{"DeleteBatchConcurrentReceive", testQueueDeleteBatchConcurrentReceive},
 	{"ChangeVisibility", testQueueChangeVisibility},
 	{"Delay", testQueueDelay},
 	{"FIFO", testQueueFIFO},
@@ -226,6 +229,194 @@ func testQueueSupersededReceipts(t *testing.T, b storage.Backend) {
 	}
 	wantErr(t, q.Delete(ctx, qA, r1.Receipt), storage.ErrInvalidReceipt, "receipt of a deleted message")
 	wantErr(t, q.ChangeVisibility(ctx, qA, r3[0].Receipt, at(time.Hour), time.Second), storage.ErrInvalidReceipt, "change visibility of a deleted message")
+}
+
+// testQueueDeleteBatch checks that DeleteBatch answers each receipt as
+// Delete would, one after another in order.
+func testQueueDeleteBatch(t *testing.T, b storage.Backend) {
+	ctx := t.Context()
+	q := b.Queues()
+	if res, err := q.DeleteBatch(ctx, qA, nil); err != nil || len(res) != 0 {
+		t.Fatalf("empty batch: %v, %v", res, err)
+	}
+	send(t, q, qA, t0, body("m1"), body("m2"), body("m3"), body("m4"), body("m5"), body("m6"), body("m7"))
+	send(t, q, qB, t0, body("other"))
+	first := map[string]storage.Message{}
+	for _, m := range receive(t, q, qA, t0, storage.ReceiveOptions{Max: 10, Visibility: 10 * time.Second}) {
+		first[string(m.Body)] = m
+	}
+	other := receive(t, q, qB, t0, storage.ReceiveOptions{Max: 1})
+	if len(first) != 7 || len(other) != 1 {
+		t.Fatalf("received %d and %d messages, want 7 and 1", len(first), len(other))
+	}
+	// m4 and m5 are received again: their first receipts are superseded.
+	again := map[string]storage.Message{}
+	for _, m := range receive(t, q, qA, at(11*time.Second), storage.ReceiveOptions{Max: 10, Visibility: time.Minute}) {
+		again[string(m.Body)] = m
+	}
+	if len(again) != 7 {
+		t.Fatalf("received %d messages again, want 7", len(again))
+	}
+	// m3 is gone before the batch.
+	noErr(t, q.Delete(ctx, qA, again["m3"].Receipt))
+
+	now := at(12 * time.Second)
+	receipts := []string{
+		again["m1"].Receipt, // current: deleted
+		again["m2"].Receipt, // current: deleted
+		again["m1"].Receipt, // m1 was just deleted by this batch: invalid
+		"not a receipt",     // invalid
+		again["m3"].Receipt, // message deleted before: invalid
+		first["m4"].Receipt, // superseded, m4 present: accepted, nothing happens
+		first["m5"].Receipt, // superseded, m5 present: accepted...
+		again["m5"].Receipt, // ...then the current one deletes m5
+		again["m6"].Receipt, // current: deleted...
+		first["m6"].Receipt, // ...so the superseded one that follows is invalid
+		other[0].Receipt,    // a receipt of another queue: invalid here
+	}
+	want := []error{nil, nil, storage.ErrInvalidReceipt, storage.ErrInvalidReceipt, storage.ErrInvalidReceipt,
+		nil, nil, nil, nil, storage.ErrInvalidReceipt, storage.ErrInvalidReceipt}
+	res, err := q.DeleteBatch(ctx, qA, receipts)
+	noErr(t, err)
+	if len(res) != len(want) {
+		t.Fatalf("DeleteBatch returned %d results for %d receipts", len(res), len(receipts))
+	}
+	for i := range want {
+		if (want[i] == nil) != (res[i] == nil) || (want[i] != nil && !isErr(res[i], want[i])) {
+			t.Fatalf("receipt %d: got %v, want %v", i, res[i], want[i])
+		}
+	}
+	st := must(q.Stats(ctx, qA, now))(t)
+	if st.InFlight != 2 || st.Visible != 0 {
+		t.Fatalf("after the batch: %+v, want m4 and m7 in flight", st)
+	}
+	eqStrings(t, sortedBodies(receive(t, q, qA, at(2*time.Minute), storage.ReceiveOptions{})), []string{"m4", "m7"}, "left after the batch")
+	eqStrings(t, bodies(receive(t, q, qB, at(2*time.Minute), storage.ReceiveOptions{})), []string{"other"}, "other queue untouched")
+}
+
+// testQueueSendHold checks messages sent as already received (Hold).
+func testQueueSendHold(t *testing.T, b storage.Backend) {
+	ctx := t.Context()
+	q := b.Queues()
+	res := send(t, q, qA, t0,
+		storage.SendRequest{Body: []byte("h1"), Attributes: []byte("a1"), Hold: 30 * time.Second},
+		storage.SendRequest{Body: []byte("free"), Delay: time.Second},
+		storage.SendRequest{Body: []byte("h2"), Hold: 30 * time.Second, Delay: time.Hour},
+	)
+	if res[0].Receipt == "" || res[2].Receipt == "" || res[1].Receipt != "" || res[0].Receipt == res[2].Receipt {
+		t.Fatalf("receipts %q, %q, %q: want one for each held message only", res[0].Receipt, res[1].Receipt, res[2].Receipt)
+	}
+	st := must(q.Stats(ctx, qA, at(2*time.Second)))(t)
+	if st.InFlight != 2 || st.Visible != 1 || st.Delayed != 0 {
+		t.Fatalf("stats %+v: want the held messages in flight", st)
+	}
+	free := receive(t, q, qA, at(2*time.Second), storage.ReceiveOptions{Visibility: time.Minute})
+	eqStrings(t, bodies(free), []string{"free"}, "receive while held")
+	noErr(t, q.Delete(ctx, qA, free[0].Receipt))
+	// The sender's receipts work as a receive's would.
+	noErr(t, q.Delete(ctx, qA, res[0].Receipt))
+	noErr(t, q.ChangeVisibility(ctx, qA, res[2].Receipt, at(3*time.Second), 0))
+	got := receive(t, q, qA, at(3*time.Second), storage.ReceiveOptions{Visibility: 10 * time.Second})
+	if len(got) != 1 || string(got[0].Body) != "h2" || got[0].ReceiveCount != 2 || !got[0].FirstReceivedAt.Equal(t0) {
+		t.Fatalf("held message after ChangeVisibility 0: %+v", got)
+	}
+	// Received again: the sender's receipt is superseded.
+	wantErr(t, q.ChangeVisibility(ctx, qA, res[2].Receipt, at(4*time.Second), time.Second), storage.ErrInvalidReceipt, "superseded held receipt")
+	noErr(t, q.Delete(ctx, qA, got[0].Receipt))
+
+	// With a dedup id: the first is held, a duplicate gets no receipt.
+	d := storage.SendRequest{Body: []byte("d"), DedupID: "dd", DedupWindow: time.Minute, Hold: 30 * time.Second}
+	first := send(t, q, qB, t0, d)[0]
+	again := send(t, q, qB, t0, d)[0]
+	if first.Receipt == "" || first.Duplicate || !again.Duplicate || again.Receipt != "" || again.ID != first.ID {
+		t.Fatalf("dedup with hold: %+v then %+v", first, again)
+	}
+	noErr(t, q.Delete(ctx, qB, first.Receipt))
+
+	// A held message the sender never finishes comes back when Hold ends.
+	res = send(t, q, qA, at(time.Minute), storage.SendRequest{Body: []byte("h3"), Hold: 30 * time.Second})
+	if got := receive(t, q, qA, at(time.Minute+29*time.Second), storage.ReceiveOptions{}); len(got) != 0 {
+		t.Fatalf("held message received before its hold ended: %q", bodies(got))
+	}
+	got = receive(t, q, qA, at(time.Minute+30*time.Second), storage.ReceiveOptions{})
+	if len(got) != 1 || string(got[0].Body) != "h3" || got[0].ReceiveCount != 2 || got[0].ID != res[0].ID {
+		t.Fatalf("after the hold: %+v", got)
+	}
+}
+
+// testQueueDeleteBatchConcurrentReceive deletes batches while other
+// receivers run: every message is deleted exactly once, none is lost.
+func testQueueDeleteBatchConcurrentReceive(t *testing.T, b storage.Backend) {
+	ctx := t.Context()
+	q := b.Queues()
+	const total, workers = 60, 4
+	for i := 0; i < total; i += 10 {
+		reqs := make([]storage.SendRequest, 10)
+		for j := range reqs {
+			reqs[j] = body(fmt.Sprint(i + j))
+		}
+		send(t, q, qA, t0, reqs...)
+	}
+	var (
+		mu      sync.Mutex
+		deleted = map[string]int{}
+		failed  []string
+		wg      sync.WaitGroup
+		errc    = make(chan error, workers)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for empty := 0; empty < 3; {
+				msgs, err := q.Receive(ctx, qA, t0, storage.ReceiveOptions{Max: 7, Visibility: time.Hour})
+				if err != nil {
+					errc <- err
+					return
+				}
+				if len(msgs) == 0 {
+					empty++
+					continue
+				}
+				receipts := make([]string, len(msgs))
+				for i, m := range msgs {
+					receipts[i] = m.Receipt
+				}
+				res, err := q.DeleteBatch(ctx, qA, receipts)
+				if err != nil {
+					errc <- err
+					return
+				}
+				mu.Lock()
+				for i, m := range msgs {
+					if res[i] != nil {
+						failed = append(failed, fmt.Sprintf("%s: %v", m.Body, res[i]))
+					}
+					deleted[string(m.Body)]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	if len(failed) > 0 {
+		t.Fatalf("current receipts refused: %v", failed)
+	}
+	if len(deleted) != total {
+		t.Fatalf("deleted %d distinct messages, want %d", len(deleted), total)
+	}
+	for b, n := range deleted {
+		if n != 1 {
+			t.Fatalf("message %s received and deleted %d times", b, n)
+		}
+	}
+	if st := must(q.Stats(ctx, qA, at(2*time.Hour)))(t); st.Visible+st.InFlight+st.Delayed != 0 {
+		t.Fatalf("queue not empty after the batches: %+v", st)
+	}
 }
 
 func testQueueChangeVisibility(t *testing.T, b storage.Backend) {
