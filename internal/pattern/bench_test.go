@@ -256,6 +256,16 @@ func benchMatch(b *testing.B, m *Matcher, events [][]byte) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
+func benchMatchValid(b *testing.B, m *Matcher, events [][]byte) {
+	dst := make([]string, 0, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dst = m.MatchValidInto(dst[:0], events[i%len(events)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
 func benchDecode(b *testing.B, events [][]byte) {
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -275,8 +285,13 @@ func BenchmarkCitylots(b *testing.B) {
 	b.Run("rules-2-string", func(b *testing.B) {
 		benchMatch(b, matcherOf(b, map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}), lines)
 	})
+	b.Run("valid/rules-4", func(b *testing.B) { benchMatchValid(b, matcherOf(b, cityRules4), lines) })
+	b.Run("valid/rules-2-string", func(b *testing.B) {
+		benchMatchValid(b, matcherOf(b, map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}), lines)
+	})
 	for _, n := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("rules-%d", n), func(b *testing.B) { benchMatch(b, matcherOf(b, cityRulesN(n)), lines) })
+		b.Run(fmt.Sprintf("valid/rules-%d", n), func(b *testing.B) { benchMatchValid(b, matcherOf(b, cityRulesN(n)), lines) })
 	}
 }
 
@@ -355,6 +370,7 @@ func BenchmarkCloudTrail(b *testing.B) {
 	b.Run("decode-map", func(b *testing.B) { benchDecode(b, events) })
 	for _, n := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("rules-%d", n), func(b *testing.B) { benchMatch(b, matcherOf(b, cloudTrailRules(n)), events) })
+		b.Run(fmt.Sprintf("valid/rules-%d", n), func(b *testing.B) { benchMatchValid(b, matcherOf(b, cloudTrailRules(n)), events) })
 	}
 }
 
@@ -364,8 +380,10 @@ func BenchmarkCloudTrail(b *testing.B) {
 // (default 3) interleaved with the others; the table shows the best round
 // and the spread of all rounds. Rates count process CPU time (run with
 // GOMAXPROCS=1 for one core), so that other load on a shared machine does
-// not count; wall-clock rates are shown too. Enable with
-// FOGBANK_BENCH_REPORT=1.
+// not count; wall-clock rates are shown too. Each rule set is measured with
+// Match (validating) and MatchValid (event known to be valid JSON). Enable
+// with FOGBANK_BENCH_REPORT=1; FOGBANK_BENCH_ONLY=citylots or cloudtrail
+// measures one corpus.
 func TestBenchReport(t *testing.T) {
 	if os.Getenv("FOGBANK_BENCH_REPORT") == "" {
 		t.Skip("set FOGBANK_BENCH_REPORT=1 to measure")
@@ -383,19 +401,19 @@ func TestBenchReport(t *testing.T) {
 		rules map[string]string
 	}
 	type result struct {
-		name        string
+		name, mode  string
 		best, worst float64 // events per CPU second
 		wall        float64 // events per wall second, best round
 		allocs      float64
 	}
 	report := func(corpus string, events [][]byte, sets []set) {
 		type job struct {
-			name string
-			fn   func(ev []byte)
+			name, mode string
+			fn         func(ev []byte)
 		}
 		var jobs []job
 		var dec map[string]any
-		jobs = append(jobs, job{"json.Unmarshal to map", func(ev []byte) {
+		jobs = append(jobs, job{"json.Unmarshal to map", "", func(ev []byte) {
 			dec = nil
 			if err := json.Unmarshal(ev, &dec); err != nil {
 				t.Fatal(err)
@@ -404,11 +422,13 @@ func TestBenchReport(t *testing.T) {
 		dst := make([]string, 0, 256)
 		for _, s := range sets {
 			m := matcherOf(t, s.rules)
-			jobs = append(jobs, job{s.name, func(ev []byte) {
+			jobs = append(jobs, job{s.name, "Match", func(ev []byte) {
 				var err error
 				if dst, err = m.MatchInto(dst[:0], ev); err != nil {
 					t.Fatal(err)
 				}
+			}}, job{s.name, "MatchValid", func(ev []byte) {
+				dst = m.MatchValidInto(dst[:0], ev)
 			}})
 		}
 		res := make([]result, len(jobs))
@@ -442,7 +462,7 @@ func TestBenchReport(t *testing.T) {
 				}
 				rate := float64(n) / cpu
 				p := &res[j]
-				p.name = jb.name
+				p.name, p.mode = jb.name, jb.mode
 				if rate > p.best {
 					p.best = rate
 					p.wall = float64(n) / wall
@@ -456,34 +476,38 @@ func TestBenchReport(t *testing.T) {
 			ev := events[0]
 			res[j].allocs = testing.AllocsPerRun(100, func() { jb.fn(ev) })
 		}
-		base, one := res[0].best, 0.0
+		base, one := res[0].best, map[string]float64{}
 		for _, p := range res {
 			if p.name == "1 rule" {
-				one = p.best
+				one[p.mode] = p.best
 			}
 		}
-		t.Logf("| corpus | rules | events/s (CPU) | spread of %d rounds | events/s (wall) | ratio to decode | cost vs 1 rule | allocs/op |", rounds)
+		t.Logf("| corpus | rules | mode | events/s (CPU) | spread of %d rounds | events/s (wall) | ratio to decode | cost vs 1 rule | allocs/op |", rounds)
 		for _, p := range res {
 			vs := ""
-			if one > 0 && p.name != "json.Unmarshal to map" {
-				vs = fmt.Sprintf("%.2f×", one/p.best)
+			if o := one[p.mode]; o > 0 && p.mode != "" {
+				vs = fmt.Sprintf("%.2f×", o/p.best)
 			}
-			t.Logf("| %s | %s | %.0f | %.0f–%.0f | %.0f | %.2f | %s | %.0f |",
-				corpus, p.name, p.best, p.worst, p.best, p.wall, p.best/base, vs, p.allocs)
+			t.Logf("| %s | %s | %s | %.0f | %.0f–%.0f | %.0f | %.2f | %s | %.0f |",
+				corpus, p.name, p.mode, p.best, p.worst, p.best, p.wall, p.best/base, vs, p.allocs)
 		}
 	}
+	only := os.Getenv("FOGBANK_BENCH_ONLY") // "citylots" or "cloudtrail": run one corpus
 	lines := citylots(t)
-	report("citylots", lines, []set{
-		{"1 rule", cityRulesN(1)},
-		{"2 string rules (README)", map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}},
-		{"4 rules (README)", cityRules4},
-		{"100 mixed", cityRulesN(100)},
-		{"10 000 mixed", cityRulesN(10000)},
-	})
-	ct := cloudTrailEvents(20000)
-	report("cloudtrail", ct, []set{
-		{"1 rule", cloudTrailRules(1)},
-		{"100 mixed", cloudTrailRules(100)},
-		{"10 000 mixed", cloudTrailRules(10000)},
-	})
+	if only != "cloudtrail" {
+		report("citylots", lines, []set{
+			{"1 rule", cityRulesN(1)},
+			{"2 string rules (README)", map[string]string{"a": cityRules4["CRANLEIGH"], "b": cityRules4["17TH Even"]}},
+			{"4 rules (README)", cityRules4},
+			{"100 mixed", cityRulesN(100)},
+			{"10 000 mixed", cityRulesN(10000)},
+		})
+	}
+	if only != "citylots" {
+		report("cloudtrail", cloudTrailEvents(20000), []set{
+			{"1 rule", cloudTrailRules(1)},
+			{"100 mixed", cloudTrailRules(100)},
+			{"10 000 mixed", cloudTrailRules(10000)},
+		})
+	}
 }

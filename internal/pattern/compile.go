@@ -86,10 +86,16 @@ type compiled struct {
 // orKeyword introduces alternatives.
 const orKeyword = "$or"
 
-// reservedInOr are names that cannot be field names inside $or.
+// reservedInOr are names that cannot be field names inside $or: AWS's
+// engine reserves its operators, the numeric comparison signs and the names
+// it keeps for future operators.
 var reservedInOr = map[string]bool{
-	"anything-but": true, "cidr": true, "equals-ignore-case": true, "exact": true, "exists": true,
+	"anything-but": true, "cidr": true, "equals-ignore-case": true, "exactly": true, "exists": true,
 	"numeric": true, "prefix": true, "suffix": true, "wildcard": true,
+	"=": true, "<": true, "<=": true, ">": true, ">=": true,
+	"regex": true, "not-wildcard": true, "not-equals-ignore-case": true,
+	"date-after": true, "date-on-or-after": true, "date-before": true, "date-on-or-before": true, "in-date-range": true,
+	"ip-address-in-range": true, "ip-address-not-in-range": true,
 }
 
 type compiler struct {
@@ -339,7 +345,7 @@ func (c *compiler) matchExpression() (pred, *compileError) {
 	name := lx.text
 	sns := c.dialect == dialectSNS
 	switch name {
-	case "exact":
+	case "exactly": // AWS's engine spells the explicit exact match "exactly"
 		if sns {
 			break
 		}

@@ -233,6 +233,9 @@ func TestConformanceEventBridge(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("%s: Match = %v, want %v", c.name, got, want)
 		}
+		if v := m.MatchValid(c.event); strings.Join(v, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: MatchValid = %v, want %v", c.name, v, want)
+		}
 	}
 }
 

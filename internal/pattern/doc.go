@@ -13,6 +13,15 @@
 // all its forms, numeric, cidr, exists). Errors are *InvalidPatternError
 // (EventBridge) or *FilterPolicyError (SNS) carrying AWS's exact text.
 //
+// $or follows AWS's engine (event-ruler's JSON rule compiler): each object
+// of the array forks the rule into a branch; the fields beside the $or,
+// before or after it and at any level, join every branch, and several $or
+// multiply out; a field named again inside a branch, or after the $or,
+// replaces the earlier definition in the branches it reaches. Inside $or,
+// the operators, the numeric comparison signs and the names AWS keeps for
+// future operators cannot be field names. The explicit exact match is
+// spelled "exactly", as in AWS's engine.
+//
 // # The automaton
 //
 // A Matcher compiles all of its rules into one snapshot:
@@ -44,17 +53,34 @@
 //     common prefixes. When the anchor is hit, the trie is entered; a node's
 //     condition is checked (once per event, cached) against the values the
 //     walk recorded for its field, and a failed check drops every branch
-//     below it. Branches ending at a node match; when their values came from
-//     arrays, the candidates also check that the chosen values agree on the
-//     element of every array they share (AWS never combines fields of
-//     different elements).
+//     below it. A node with many children whose conditions are exact strings
+//     on one field finds them by value (one lookup per recorded value)
+//     instead of checking each. Branches ending at a node match; when their
+//     values came from arrays, the candidates also check that the chosen
+//     values agree on the element of every array they share (AWS never
+//     combines fields of different elements). What matching reads of the
+//     trie is kept in compact tables (few cache lines per node).
 //
-// The event is walked once, in place, with no maps or values built; the
-// walker validates the whole event (skipped parts included). It records
-// values only at paths some multi-condition branch verifies, and probes
-// the field indexes only at paths holding anchors. Numbers are bounded
-// cheaply (sign, a short exact conversion, or an interval) and parsed fully
-// only when the bound does not settle the lookup.
+// The event is walked once, in place, with no maps or values built. Match
+// validates the whole event (skipped parts included) and returns an error
+// for anything that is not a JSON object. MatchValid is for events the
+// caller has already validated (PutEvents, SNS and Lambda check events
+// when they arrive): it skips every subtree and value no rule names
+// without checking it, finding the closing bracket or quote eight bytes at
+// a time (quotes, brackets and backslashes are found with word-wide bit
+// operations, and a prefix XOR of the quote bits tells which brackets lie
+// inside strings), compares member names raw, and stops reading once no
+// member name of the path automaton can follow (a search of the rest of
+// the event, tried only while it pays off). On invalid input its result is
+// unspecified but it never panics and never reads outside the event.
+//
+// Both walkers record values only at paths some multi-condition branch
+// verifies, and probe the field indexes only at paths holding anchors and
+// only with values some condition there can use (a path with only numeric
+// ranges ignores strings, and numbers below its least range). Numbers at
+// such paths are converted while they are scanned (exactly, eight digits
+// at a time, when their digits fit 2^53); others are bounded cheaply and
+// parsed fully only when the bound does not settle the lookup.
 //
 // Cost: walking is linear in the event. Per value, a field index costs one
 // probe per table kind (exact, fold, per distinct prefix/suffix length, per
@@ -74,7 +100,7 @@
 // lock and mark it dirty; the next Match rebuilds the snapshot once and
 // publishes it atomically, so matches never block on each other and a burst
 // of changes costs one rebuild. Working memory comes from a pool: MatchInto
-// does not allocate in the steady state.
+// and MatchValidInto do not allocate in the steady state.
 //
 // # Deliberate differences from AWS
 //

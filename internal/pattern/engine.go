@@ -62,7 +62,50 @@ type snapshot struct {
 	branches []branchInfo
 	always   []int32 // branches with no required condition: verified on every event
 	rules    []string
+	// keyNames are the distinct member names of the path automaton, when
+	// there are few (MatchValid stops walking once none can follow).
+	keyNames []string
+
+	// Compact copies of what matching reads, so that a match touches few
+	// cache lines: dense[n] is node n, its lists live in ids; ucInfo[u]
+	// is the part of uconds[u] that the checks read first.
+	dense  []denseNode
+	ids    []int32
+	ucInfo []ucondInfo
+	kidIdx []kidIndex
 }
+
+// denseNode is a trie node as matching reads it: ids[solo:rules] are the
+// rules of one branch ending here, ids[rules:kids] the rules of several
+// branches, ids[kids:end] pairs of (child node, its condition).
+type denseNode struct {
+	solo, rules, kids, end int32
+	// kidIdx[idx:idxEnd] index more of the node's children by value.
+	idx, idxEnd int32
+	multi       bool
+}
+
+// kidIndex finds the children of a trie node whose conditions are exact
+// strings on one field from the field's values, with one lookup per value
+// instead of one check per child: a node can have a child per distinct
+// value of its branches' next condition.
+type kidIndex struct {
+	field   int32
+	byValue map[string][]int32 // value → child nodes
+}
+
+// minIndexedKids is the fewest children on one field worth indexing.
+const minIndexedKids = 4
+
+// ucondInfo is the start of a ucond: its field, trie root and flags.
+type ucondInfo struct {
+	field, root       int32
+	absentOK, indexed bool
+}
+
+// maxKeyNames bounds keyNames: searching the rest of an event for each
+// name must stay cheaper than walking it.
+const maxKeyNames = 8
 
 // predWeight estimates how many distinct event values one alternative
 // accepts, relative to an exact value: the anchor of a branch is its
@@ -256,7 +299,91 @@ func buildSnapshot(rules []ruleEntry) *snapshot {
 		f.finish()
 	}
 	sn.root.markFrames(sn.fields)
+	sn.root.seal(sn.fields)
+	sn.densify()
+	names := map[string]bool{}
+	sn.root.collectNames(names)
+	if len(names) <= maxKeyNames {
+		for name := range names {
+			sn.keyNames = append(sn.keyNames, name)
+		}
+		sort.Strings(sn.keyNames)
+	}
 	return sn
+}
+
+// densify builds the compact tables matching reads (dense, ids, ucInfo).
+func (sn *snapshot) densify() {
+	sn.dense = make([]denseNode, len(sn.nodes))
+	sn.ids = sn.ids[:0]
+	for i := range sn.nodes {
+		n := &sn.nodes[i]
+		d := &sn.dense[i]
+		d.multi = n.multi
+		d.solo = int32(len(sn.ids))
+		sn.ids = append(sn.ids, n.solo...)
+		d.rules = int32(len(sn.ids))
+		sn.ids = append(sn.ids, n.rules...)
+		d.kids = int32(len(sn.ids))
+		// Children whose condition is one or more exact strings, by field.
+		byField := map[int32][]int32{}
+		for _, c := range n.children {
+			if u := &sn.uconds[sn.nodes[c].cond]; exactStrings(u) {
+				byField[u.field] = append(byField[u.field], c)
+			}
+		}
+		indexed := map[int32]bool{}
+		d.idx = int32(len(sn.kidIdx))
+		for _, f := range sortedKeys(byField) {
+			kids := byField[f]
+			if len(kids) < minIndexedKids {
+				continue
+			}
+			ki := kidIndex{field: f, byValue: map[string][]int32{}}
+			for _, c := range kids {
+				indexed[c] = true
+				for _, p := range sn.uconds[sn.nodes[c].cond].preds {
+					ki.byValue[p.text[1:]] = append(ki.byValue[p.text[1:]], c)
+				}
+			}
+			sn.kidIdx = append(sn.kidIdx, ki)
+		}
+		d.idxEnd = int32(len(sn.kidIdx))
+		for _, c := range n.children {
+			if !indexed[c] {
+				sn.ids = append(sn.ids, c, sn.nodes[c].cond)
+			}
+		}
+		d.end = int32(len(sn.ids))
+	}
+	sn.ucInfo = make([]ucondInfo, len(sn.uconds))
+	for i := range sn.uconds {
+		u := &sn.uconds[i]
+		sn.ucInfo[i] = ucondInfo{field: u.field, root: u.root, absentOK: u.absentOK, indexed: u.indexed}
+	}
+}
+
+// exactStrings reports whether a condition holds exactly when its field has
+// one of a set of string values.
+func exactStrings(u *ucond) bool {
+	if u.absentOK || len(u.preds) == 0 {
+		return false
+	}
+	for i := range u.preds {
+		if p := &u.preds[i]; p.kind != pkExact || p.text[0] != keyString {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[int32][]int32) []int32 {
+	keys := make([]int32, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // leafRec is one value recorded at a field that some branch verifies.
@@ -297,7 +424,7 @@ const (
 // epoch instead of being cleared.
 type scratch struct {
 	epoch uint32
-	sizes [3]int // uconds, fields, rules the arrays were sized for
+	sizes [4]int // uconds, fields, rules, trie nodes the arrays were sized for
 
 	uStamp    []uint32 // ucond result known this event
 	uRes      []bool
@@ -306,6 +433,7 @@ type scratch struct {
 	head      []int32  // last recorded value of the field (valid when seen)
 	trailSeen []uint32 // field has a recorded value inside an array
 	ruleStamp []uint32
+	nodeStamp []uint32 // trie node entered through a kidIndex
 	matched   []int32
 
 	leaves   []leafRec
@@ -329,11 +457,42 @@ type scratch struct {
 	optStart []int32
 	opts     []int32
 	choice   []int32
+
+	// Outcomes of MatchValid's search for member names in the rest of an
+	// event, for the snapshot restSn: when it keeps failing (the names
+	// the rules test come late in the events), it is tried only now and
+	// then.
+	restSn           *snapshot
+	restOK, restFail uint32
+	restTries        uint32
+}
+
+// tryRest reports whether MatchValid should search the rest of the event
+// for member names.
+func (st *scratch) tryRest(sn *snapshot) bool {
+	if st.restSn != sn {
+		st.restSn, st.restOK, st.restFail, st.restTries = sn, 0, 0, 0
+	}
+	st.restTries++
+	return st.restFail <= 4*st.restOK+16 || st.restTries%64 == 0
+}
+
+// restOutcome records the result of a search of the rest of an event.
+func (st *scratch) restOutcome(ok bool) {
+	if ok {
+		st.restOK++
+	} else {
+		st.restFail++
+	}
+	if st.restOK+st.restFail >= 1<<16 { // keep the recent past
+		st.restOK /= 2
+		st.restFail /= 2
+	}
 }
 
 func (st *scratch) reset(sn *snapshot) {
-	nu, nf, nr := len(sn.uconds), len(sn.fields), len(sn.rules)
-	if st.sizes != [3]int{nu, nf, nr} {
+	nu, nf, nr, nn := len(sn.uconds), len(sn.fields), len(sn.rules), len(sn.nodes)
+	if st.sizes != [4]int{nu, nf, nr, nn} {
 		grow := func(s []uint32, n int) []uint32 {
 			if cap(s) < n {
 				return make([]uint32, n)
@@ -354,7 +513,8 @@ func (st *scratch) reset(sn *snapshot) {
 		}
 		st.head = st.head[:nf]
 		st.ruleStamp = grow(st.ruleStamp, nr)
-		st.sizes = [3]int{nu, nf, nr}
+		st.nodeStamp = grow(st.nodeStamp, nn)
+		st.sizes = [4]int{nu, nf, nr, nn}
 		st.epoch = 0
 	}
 	st.epoch++
@@ -363,6 +523,7 @@ func (st *scratch) reset(sn *snapshot) {
 		clear(st.seen)
 		clear(st.trailSeen)
 		clear(st.ruleStamp)
+		clear(st.nodeStamp)
 		st.epoch = 1
 	}
 	st.hits = st.hits[:0]
@@ -380,17 +541,20 @@ func (st *scratch) nextArray() int32 {
 	return st.arrays
 }
 
-// leaf takes one value at a field: records it when some branch verifies the
-// field, and probes the field's anchor index. stable says v outlives the
-// walk (a view of the event); otherwise it is copied when recorded.
-func (st *scratch) leaf(sn *snapshot, field int32, kind int, v []byte, stable bool) {
+// leaf takes one value at the field of node n: records it when some branch
+// verifies the field (only recorded fields track whether they were seen:
+// no other field is ever checked for absence), and probes the field's
+// anchor index. stable says v outlives the
+// walk (a view of the event); otherwise it is copied when recorded. num is
+// a number's value when the walker converted it.
+func (st *scratch) leaf(sn *snapshot, n *pathNode, kind int, v []byte, stable bool, num numValue) {
+	field := n.field
 	e := st.epoch
-	if st.seen[field] != e {
-		st.seen[field] = e
-		st.head[field] = -1
-	}
-	fi := sn.fields[field]
-	if fi.record {
+	if n.record {
+		if st.seen[field] != e {
+			st.seen[field] = e
+			st.head[field] = -1
+		}
 		if !stable && len(v) > 0 {
 			off := len(st.arena)
 			st.arena = append(st.arena, v...)
@@ -404,10 +568,10 @@ func (st *scratch) leaf(sn *snapshot, field int32, kind int, v []byte, stable bo
 		st.head[field] = int32(len(st.leaves))
 		st.leaves = append(st.leaves, l)
 	}
-	if !fi.anchored {
+	if !n.anchored {
 		return
 	}
-	out := fi.eval(st, kind, v, st.out[:0])
+	out := sn.fields[field].eval(st, kind, v, num, st.out[:0])
 	st.out = out
 	for _, u := range out {
 		if st.uStamp[u] != e {
@@ -428,11 +592,19 @@ func (sn *snapshot) match(st *scratch, dst []string, event []byte) ([]string, er
 	return sn.collect(st, dst), nil
 }
 
+// matchValid is match for events known to be valid JSON (see MatchValid).
+func (sn *snapshot) matchValid(st *scratch, dst []string, event []byte) []string {
+	st.reset(sn)
+	w := validWalker{d: event, sn: sn, st: st}
+	w.run(sn.root)
+	return sn.collect(st, dst)
+}
+
 // collect verifies the candidate branches after a walk and appends the ids
 // of the matching rules to dst, keeping dst in id order.
 func (sn *snapshot) collect(st *scratch, dst []string) []string {
 	for _, u := range st.hits {
-		sn.visit(st, sn.uconds[u].root)
+		sn.visit(st, sn.ucInfo[u].root)
 	}
 	for _, b := range sn.always {
 		sn.finishBranch(st, b)
@@ -455,10 +627,10 @@ func (sn *snapshot) collect(st *scratch, dst []string) []string {
 // visit enters a trie node whose condition holds: its branches match, and
 // its children whose conditions hold are entered in turn.
 func (sn *snapshot) visit(st *scratch, n int32) {
-	node := &sn.nodes[n]
+	dn := &sn.dense[n]
 	e := st.epoch
-	if node.multi && st.anyTrail {
-		for _, b := range node.branches {
+	if dn.multi && st.anyTrail {
+		for _, b := range sn.nodes[n].branches {
 			br := &sn.branches[b]
 			if st.ruleStamp[br.rule] != e && st.consistent(sn, br.all) {
 				st.ruleStamp[br.rule] = e
@@ -466,17 +638,34 @@ func (sn *snapshot) visit(st *scratch, n int32) {
 			}
 		}
 	} else {
-		st.matched = append(st.matched, node.solo...)
-		for _, r := range node.rules {
+		st.matched = append(st.matched, sn.ids[dn.solo:dn.rules]...)
+		for _, r := range sn.ids[dn.rules:dn.kids] {
 			if st.ruleStamp[r] != e {
 				st.ruleStamp[r] = e
 				st.matched = append(st.matched, r)
 			}
 		}
 	}
-	for _, c := range node.children {
-		if st.condOK(sn, sn.nodes[c].cond) {
-			sn.visit(st, c)
+	kids := sn.ids[dn.kids:dn.end]
+	for k := 0; k+1 < len(kids); k += 2 {
+		if st.condOK(sn, kids[k+1]) {
+			sn.visit(st, kids[k])
+		}
+	}
+	for _, ki := range sn.kidIdx[dn.idx:dn.idxEnd] {
+		if st.seen[ki.field] != e {
+			continue
+		}
+		for l := st.head[ki.field]; l >= 0; l = st.leaves[l].next {
+			if st.leaves[l].kind != leafString {
+				continue
+			}
+			for _, c := range ki.byValue[unsafeString(st.leaves[l].val)] {
+				if st.nodeStamp[c] != e { // two equal values find it twice
+					st.nodeStamp[c] = e
+					sn.visit(st, c)
+				}
+			}
 		}
 	}
 }
@@ -507,15 +696,16 @@ func (st *scratch) condOK(sn *snapshot, u int32) bool {
 	if st.uStamp[u] == e {
 		return st.uRes[u]
 	}
-	uc := &sn.uconds[u]
+	ui := &sn.ucInfo[u]
 	res := false
 	switch {
-	case st.seen[uc.field] != e:
-		res = uc.absentOK
-	case uc.indexed:
+	case st.seen[ui.field] != e:
+		res = ui.absentOK
+	case ui.indexed:
 		// Not hit by the index although the field has values.
 	default:
-		for l := st.head[uc.field]; l >= 0; l = st.leaves[l].next {
+		uc := &sn.uconds[u]
+		for l := st.head[ui.field]; l >= 0; l = st.leaves[l].next {
 			if st.leafOK(uc, l) {
 				res = true
 				break

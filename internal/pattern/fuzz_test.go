@@ -3,8 +3,10 @@ package pattern
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -83,6 +85,10 @@ func FuzzMatch(f *testing.F) {
 		if got != want {
 			t.Fatalf("pattern %s event %s: engine %v, reference %v", pat, event, got, want)
 		}
+		one := buildSnapshot([]ruleEntry{{"p", c}})
+		if v := len(one.matchValid(&scratch{}, nil, event)) == 1; v != want {
+			t.Fatalf("pattern %s event %s: MatchValid %v, reference %v", pat, event, v, want)
+		}
 		// The same pattern among others in a shared matcher.
 		m := NewMatcher()
 		for i, s := range fuzzSeeds {
@@ -105,6 +111,38 @@ func FuzzMatch(f *testing.F) {
 		}
 		if in != want {
 			t.Fatalf("shared matcher: pattern %s event %s: %v, want %v", pat, event, in, want)
+		}
+		if v := m.MatchValid(event); !slices.Equal(v, ids) {
+			t.Fatalf("shared matcher: pattern %s event %s: MatchValid %v, Match %v", pat, event, v, ids)
+		}
+	})
+}
+
+// FuzzMatchValid checks that MatchValid never panics on arbitrary bytes and
+// that it agrees with Match on every event Match accepts.
+func FuzzMatchValid(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s[1]))
+	}
+	f.Add([]byte(`{"a":[{"b":"x\"]}\\"},{"c":[1,{"d":"y"}]}],"e.f":"\u0041","o":{"p":1e3,"q":"10.0.0.1"}}`))
+	f.Add([]byte(`{"detail":{"x":[[[` + "	" + `{"y":"\"}"}]]]}, "s":"abc`))
+	m := NewMatcher()
+	for i, s := range fuzzSeeds {
+		if err := m.Add(string(rune('a'+i)), []byte(s[0])); err != nil {
+			f.Fatal(err)
+		}
+	}
+	for i, p := range []string{`{"a":{"b":[{"prefix":"x"}]},"e":{"f":["A"]}}`, `{"o":{"p":[{"numeric":[">",10]}],"q":[{"cidr":"10.0.0.0/8"}]}}`,
+		`{"a":{"c":[1],"d":["y"]}}`, `{"detail":{"x":{"y":[{"exists":true}]}},"s":[{"suffix":"c"}]}`} {
+		if err := m.Add(fmt.Sprint("v", i), []byte(p)); err != nil {
+			f.Fatal(err)
+		}
+	}
+	f.Fuzz(func(t *testing.T, event []byte) {
+		got := m.MatchValid(event)
+		want, err := m.Match(event)
+		if err == nil && utf8.Valid(event) && !slices.Equal(got, want) {
+			t.Fatalf("event %q: MatchValid %v, Match %v", event, got, want)
 		}
 	})
 }

@@ -67,6 +67,8 @@ type rangeIndex struct {
 	// openEnds: some interval reaches below the first or above the last
 	// point (numbers out there can match).
 	openEnds bool
+	// minLo is the least lower end of the intervals (-Inf if unbounded).
+	minLo float64
 	// buckets split [points[0], points[last]] evenly; bucket b's first
 	// point is points[bucket[b]], so a lookup needs a step or two instead
 	// of a binary search.
@@ -160,8 +162,10 @@ func (ri *rangeIndex) build() {
 			}
 		}
 	}
+	ri.minLo = math.Inf(1)
 	for _, e := range ri.pending {
 		ri.openEnds = ri.openEnds || math.IsInf(e.r.lo, 0) || math.IsInf(e.r.hi, 0)
+		ri.minLo = min(ri.minLo, e.r.lo)
 	}
 	// Count the flat table's size with a difference array.
 	diff := make([]int, ri.slots+1)
@@ -241,6 +245,15 @@ func (ri *rangeIndex) queryText(v []byte, out []int32) []int32 {
 		return ri.querySlot(ri.slot(x), out)
 	}
 	return out
+}
+
+// queryValue is queryText for a number already converted exactly.
+func (ri *rangeIndex) queryValue(x float64, out []int32) []int32 {
+	if x < -fiveBillion || x > fiveBillion ||
+		(!ri.openEnds && (x < ri.points[0] || x > ri.points[len(ri.points)-1])) {
+		return out
+	}
+	return ri.querySlot(ri.slot(x), out)
 }
 
 func (ri *rangeIndex) querySlot(s int, out []int32) []int32 {
@@ -494,14 +507,46 @@ func (fi *fieldIndex) finish() {
 	sort.Float64s(fi.exactFloats)
 }
 
+// wants returns the kinds of values (wantString, wantNumber, wantLiteral)
+// that some condition on this path can use, and the least number that can
+// match (-Inf when any number may).
+func (fi *fieldIndex) wants() (uint8, float64) {
+	if fi.record || len(fi.exists) > 0 || len(fi.ab) > 0 {
+		return wantString | wantNumber | wantLiteral, math.Inf(-1)
+	}
+	var w uint8
+	if len(fi.exactStr) > 0 || len(fi.fold) > 0 || len(fi.prefix.lens) > 0 || len(fi.suffix.lens) > 0 ||
+		len(fi.prefixFold.lens) > 0 || len(fi.suffixFold.lens) > 0 || len(fi.wild.all) > 0 || fi.needIP {
+		w |= wantString
+	}
+	for k := range fi.exact {
+		if k[0] == keyNumber {
+			w |= wantNumber
+		} else {
+			w |= wantLiteral
+		}
+	}
+	numMin := math.Inf(-1)
+	if fi.ranges.slots > 0 {
+		if w&wantNumber == 0 {
+			numMin = fi.ranges.minLo
+		}
+		w |= wantNumber
+	}
+	return w, numMin
+}
+
 // numberKeyNeeded reports whether the exact-match key of the number v must
 // be built: some anything-but lists numbers, or v may equal an exact key.
-func (fi *fieldIndex) numberKeyNeeded(v []byte) bool {
+func (fi *fieldIndex) numberKeyNeeded(v []byte, num numValue) bool {
 	if fi.abNum {
 		return true
 	}
 	if len(fi.exactFloats) == 0 || (v[0] == '-' && fi.exactFloats[0] > 0) {
 		return false
+	}
+	if num.ok {
+		return anyIn(fi.exactFloats, num.x, num.x)
 	}
 	lo, hi, _, ok := numBounds(v)
 	return !ok || anyIn(fi.exactFloats, lo, hi)
@@ -518,14 +563,14 @@ const (
 
 // eval appends to out the conditions satisfied by one leaf value. v is the
 // unescaped string or the number text.
-func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32 {
+func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, num numValue, out []int32) []int32 {
 	out = append(out, fi.exists...)
 	keyed := false // st.key holds v's typed exact-match key
 	switch kind {
 	case leafString:
 		return fi.evalString(st, v, out)
 	case leafNumber:
-		if fi.needNum && fi.numberKeyNeeded(v) {
+		if fi.needNum && fi.numberKeyNeeded(v, num) {
 			st.key = canonicalNumber(st.key[:0], v, true)
 			keyed = true
 			if fi.exact != nil {
@@ -533,7 +578,11 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, out []int32) []int32
 			}
 		}
 		if fi.ranges.slots > 0 {
-			out = fi.ranges.queryText(v, out)
+			if num.ok {
+				out = fi.ranges.queryValue(num.x, out)
+			} else {
+				out = fi.ranges.queryText(v, out)
+			}
 		}
 	default:
 		if fi.exact != nil || fi.abExact != nil {

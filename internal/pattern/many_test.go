@@ -176,6 +176,9 @@ func checkMany(t *testing.T, seed int64, nRules, nEvents int) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("seed %d event %s:\n got %v\nwant %v", seed, ev, got, want)
 		}
+		if v := m.MatchValid([]byte(ev)); !slices.Equal(v, want) {
+			t.Fatalf("seed %d event %s:\nMatchValid %v\n      want %v", seed, ev, v, want)
+		}
 	}
 }
 
@@ -195,4 +198,68 @@ func FuzzManyRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, seed int64, n uint8) {
 		checkMany(t, seed, int(n)+1, 50)
 	})
+}
+
+// TestIndexedChildren checks branches whose anchor has many children on one
+// field (found by value, not checked one by one) against the reference,
+// with repeated values, arrays and elements that must agree.
+func TestIndexedChildren(t *testing.T) {
+	m := NewMatcher()
+	compiledRules := map[string]*compiled{}
+	// Anchored on "a" (cheapest), each anchor then has four "b" children.
+	for i := 0; i < 80; i++ {
+		p := fmt.Sprintf(`{"a":["x%d"],"b":["v%d"],"c":{"d":["u%d"]}}`, i%10, i%8, i%3)
+		if i%9 == 0 {
+			p = fmt.Sprintf(`{"a":["x%d"],"b":["v%d","w"],"c":{"d":[{"prefix":"u"}]}}`, i%10, i%8)
+		}
+		id := fmt.Sprintf("r%02d", i)
+		c, err := compilePattern([]byte(p), dialectEventBridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compiledRules[id] = c
+		if err := m.Add(id, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(m.current().kidIdx) == 0 {
+		t.Fatal("no trie node indexes its children: the test would prove nothing")
+	}
+	events := []string{
+		`{"a":"x1","b":"v1","c":{"d":"u1"}}`,
+		`{"a":"x3","b":["v3","v3","w","v5"],"c":{"d":["u0","u1"]}}`,
+		`{"a":["x2","x4"],"b":["v2","v4","v6"],"c":[{"d":"u2"},{"d":"u0"}]}`,
+		`{"a":["x0","y"],"b":"w","c":{"d":"u1"}}`,
+		`{"a":"x1","b":1,"c":{"d":"u1"}}`,
+		`{"c":[{"a":"x3","b":"v3","d":"u0"}],"a":"x5","b":"v5"}`,
+		`{"a":"x7","b":[{"z":1},"v7"],"c":[{"d":["u1"]},{"d":"u2"}]}`,
+	}
+	matched := 0
+	for _, ev := range events {
+		leaves, ok := refFlatten([]byte(ev))
+		if !ok {
+			t.Fatal(ev)
+		}
+		var want []string
+		for id, c := range compiledRules {
+			if refMatch(c, leaves) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		got, err := m.Match([]byte(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("event %s:\n got %v\nwant %v", ev, got, want)
+		}
+		if v := m.MatchValid([]byte(ev)); !slices.Equal(v, want) {
+			t.Errorf("event %s: MatchValid %v, want %v", ev, v, want)
+		}
+		matched += len(want)
+	}
+	if matched == 0 {
+		t.Fatal("nothing matched")
+	}
 }

@@ -182,3 +182,122 @@ func belowOne(v []byte) bool {
 	}
 	return true
 }
+
+// numberValue scans the JSON number at d[i] as numberEnd does (end is the
+// index after it, or of the offending byte when ok is false) and also
+// converts it: x is exact (x.ok) when it has at most 19 digits, they fit
+// 2^53 and its decimal exponent is within ±22, where one correctly rounded
+// operation gives strconv.ParseFloat's result. Scanning and converting in
+// one pass spares numbers at fields with numeric conditions a second read.
+func numberValue(d []byte, i int) (end int, ok bool, x numValue) {
+	neg := false
+	if i < len(d) && d[i] == '-' {
+		neg = true
+		i++
+	}
+	if i >= len(d) || d[i]-'0' > 9 {
+		return i, false, x
+	}
+	intStart := i
+	if d[i] == '0' {
+		i++
+	} else {
+		for i < len(d) && d[i]-'0' <= 9 {
+			i++
+		}
+	}
+	intEnd, fracStart := i, i
+	if i < len(d) && d[i] == '.' {
+		i++
+		fracStart = i
+		for i < len(d) && d[i]-'0' <= 9 {
+			i++
+		}
+		if i == fracStart {
+			return i, false, x
+		}
+	}
+	fracEnd := i
+	exp := 0
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			eneg = d[i] == '-'
+			i++
+		}
+		s := i
+		for ; i < len(d) && d[i]-'0' <= 9; i++ {
+			if exp < 10000 {
+				exp = exp*10 + int(d[i]-'0')
+			}
+		}
+		if i == s {
+			return i, false, x
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if (intEnd-intStart)+(fracEnd-fracStart) > 19 {
+		return i, true, x
+	}
+	mant := digitsValue(d, intStart, intEnd)*pow10u[fracEnd-fracStart] + digitsValue(d, fracStart, fracEnd)
+	exp -= fracEnd - fracStart
+	if mant > 1<<53 || exp < -22 || exp > 22 {
+		return i, true, x
+	}
+	x.x = float64(mant)
+	if exp < 0 {
+		x.x /= exactPow10[-exp]
+	} else {
+		x.x *= exactPow10[exp]
+	}
+	if neg {
+		x.x = -x.x
+	}
+	x.ok = true
+	return i, true, x
+}
+
+// numValue is the float64 value of a JSON number when it was converted
+// while scanning (ok); otherwise the number's text is parsed when needed.
+type numValue struct {
+	x  float64
+	ok bool
+}
+
+// pow10u holds the powers of ten that fit a uint64.
+var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+	1e15, 1e16, 1e17, 1e18, 1e19}
+
+// digitsValue is the value of the decimal digits d[s:e] (at most 19),
+// converted eight at a time.
+func digitsValue(d []byte, s, e int) uint64 {
+	var v uint64
+	for e-s >= 8 {
+		v = v*1e8 + eightDigits(load64(d, s)-'0'*swarLow)
+		s += 8
+	}
+	k := e - s
+	switch {
+	case k == 0:
+	case s+8 <= len(d):
+		// Load past the digits; the bytes after them (and any borrow they
+		// cause) fall off the top: the digits become the low-order end of
+		// a zero-padded group of eight.
+		v = v*pow10u[k] + eightDigits((load64(d, s)-'0'*swarLow)<<(8*(8-k)))
+	default:
+		for _, c := range d[s:e] {
+			v = v*10 + uint64(c-'0')
+		}
+	}
+	return v
+}
+
+// eightDigits converts eight digit values (0-9, the first in the low byte)
+// into their number, with three multiplications instead of eight.
+func eightDigits(x uint64) uint64 {
+	x = x*10 + x>>8 // bytes 0, 2, 4, 6: pairs of digits
+	return ((x&0x000000FF000000FF)*(100+1000000<<32) + (x>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
+}

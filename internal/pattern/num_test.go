@@ -14,6 +14,13 @@ func checkNumBounds(t *testing.T, s string) {
 	if err != nil && !isRangeErr(err) {
 		return
 	}
+	end, vok, x := numberValue([]byte(s), 0)
+	if wantEnd, wantOK := numberEnd([]byte(s), 0); end != wantEnd || vok != wantOK {
+		t.Fatalf("numberValue(%s) scans to %d, %v; numberEnd %d, %v", s, end, vok, wantEnd, wantOK)
+	}
+	if x.ok && end == len(s) && x.x != want {
+		t.Fatalf("numberValue(%s) = %v, ParseFloat %v", s, x.x, want)
+	}
 	lo, hi, exact, ok := numBounds([]byte(s))
 	if !ok {
 		return
@@ -57,6 +64,10 @@ func FuzzNumBounds(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		w := walker{data: []byte(s)}
 		if !w.number() || w.pos != len(s) {
+			end, ok, _ := numberValue([]byte(s), 0)
+			if ok && end == len(s) {
+				t.Fatalf("numberValue accepts %q, numberEnd does not", s)
+			}
 			return // not a JSON number
 		}
 		checkNumBounds(t, s)

@@ -3,6 +3,7 @@ package pattern
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,5 +248,13 @@ func TestMatchIntoNoAlloc(t *testing.T) {
 	}
 	if len(dst) == 0 {
 		t.Error("expected matches")
+	}
+	want := slices.Clone(dst)
+	allocs = testing.AllocsPerRun(200, func() { dst = m.MatchValidInto(dst[:0], ev) })
+	if allocs > 0 {
+		t.Errorf("MatchValidInto allocates %.1f times per call", allocs)
+	}
+	if !slices.Equal(dst, want) {
+		t.Errorf("MatchValidInto = %v, MatchInto %v", dst, want)
 	}
 }

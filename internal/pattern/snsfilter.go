@@ -149,12 +149,12 @@ func (p *FilterPolicy) MatchAttributes(attrs map[string]MessageAttribute) bool {
 			w := walker{data: v, sn: sn, st: st}
 			if w.number() && w.pos == len(v) {
 				if n.field >= 0 {
-					st.leaf(sn, n.field, leafNumber, v, true)
+					st.leaf(sn, n, leafNumber, v, true, numValue{})
 				}
 				continue
 			}
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v, true)
+				st.leaf(sn, n, leafString, v, true, numValue{})
 			}
 		case "String.Array":
 			check := walker{data: v, sn: sn, st: st}
@@ -171,12 +171,12 @@ func (p *FilterPolicy) MatchAttributes(attrs map[string]MessageAttribute) bool {
 			}
 			// not a JSON array (SNS refuses these at publish): match as text
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v, true)
+				st.leaf(sn, n, leafString, v, true, numValue{})
 			}
 		case "Binary":
 		default:
 			if n.field >= 0 {
-				st.leaf(sn, n.field, leafString, v, true)
+				st.leaf(sn, n, leafString, v, true, numValue{})
 			}
 		}
 	}

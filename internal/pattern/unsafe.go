@@ -10,3 +10,9 @@ func unsafeString(b []byte) string {
 	}
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
+
+// unsafeBytes views s as a byte slice without copying; it must not be
+// written to.
+func unsafeBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}

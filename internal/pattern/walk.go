@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"sort"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -13,8 +14,81 @@ const maxDepth = 10000
 // some rule's field exist; the walker skips every other subtree unread.
 type pathNode struct {
 	children map[string]*pathNode
-	field    int32 // field index, or -1 when no rule tests this exact path
-	frames   bool  // values at or below are recorded: track array elements
+	// names and kids list the children when there are few (small): a
+	// length check and a comparison per child beat hashing the key.
+	names  []string
+	kids   []*pathNode
+	small  bool
+	field  int32 // field index, or -1 when no rule tests this exact path
+	frames bool  // values at or below are recorded: track array elements
+	// want marks the kinds of values some condition at this field can use
+	// (wantString, wantNumber, wantLiteral); values of other kinds are
+	// skipped. Numbers below numMin cannot match either.
+	want   uint8
+	numMin float64
+	// record and anchored copy the field's flags (fieldIndex).
+	record, anchored bool
+}
+
+// Kinds of values a field can use.
+const (
+	wantString = 1 << iota
+	wantNumber
+	wantLiteral
+)
+
+// wantsNumber reports whether the JSON number v at field node n can matter,
+// from cheap checks of its text.
+func (n *pathNode) wantsNumber(v []byte) bool {
+	switch {
+	case n.want&wantNumber == 0:
+		return false
+	case n.numMin <= 0 || len(v) == 0:
+		return n.numMin < 0 || len(v) == 0 || v[0] != '-' || n.numMin == 0 && isNegZero(v)
+	case n.numMin >= 1:
+		return v[0] != '-' && !belowOne(v)
+	}
+	return v[0] != '-'
+}
+
+// isNegZero reports whether the negative number text v may round to zero:
+// it has an exponent (-1e-400 does) or only zero digits.
+func isNegZero(v []byte) bool {
+	zero := true
+	for _, c := range v[1:] {
+		if c == 'e' || c == 'E' {
+			return true
+		}
+		zero = zero && (c < '1' || c > '9')
+	}
+	return zero
+}
+
+// smallChildren is the most children looked up by a linear scan.
+const smallChildren = 8
+
+// seal prepares the lookup tables and value filters of n and the nodes
+// below it, once the trie and the field indexes are complete.
+func (n *pathNode) seal(fields []*fieldIndex) {
+	n.names, n.kids, n.small = nil, nil, false
+	if n.field >= 0 {
+		fi := fields[n.field]
+		n.want, n.numMin = fi.wants()
+		n.record, n.anchored = fi.record, fi.anchored
+	}
+	if len(n.children) <= smallChildren {
+		n.small = true
+		for name := range n.children {
+			n.names = append(n.names, name)
+		}
+		sort.Strings(n.names)
+		for _, name := range n.names {
+			n.kids = append(n.kids, n.children[name])
+		}
+	}
+	for _, c := range n.children {
+		c.seal(fields)
+	}
 }
 
 // markFrames sets frames on the nodes at or above recorded fields.
@@ -55,15 +129,15 @@ func (w *walker) fail(reason string) {
 	}
 }
 
+// jsonSpace has bit c set for the JSON whitespace bytes c.
+const jsonSpace = 1<<' ' | 1<<'\t' | 1<<'\n' | 1<<'\r'
+
 func (w *walker) ws() {
-	for w.pos < len(w.data) {
-		switch w.data[w.pos] {
-		case ' ', '\t', '\n', '\r':
-			w.pos++
-		default:
-			return
-		}
+	d, i := w.data, w.pos
+	for i < len(d) && d[i] <= ' ' && jsonSpace&(uint64(1)<<d[i]) != 0 {
+		i++
 	}
+	w.pos = i
 }
 
 // run walks a whole event, which must be a JSON object.
@@ -95,7 +169,7 @@ func (w *walker) value(n *pathNode) {
 	case c == '[':
 		w.array(n)
 	case c == '"':
-		if n == nil || n.field < 0 {
+		if n == nil || n.field < 0 || n.want&wantString == 0 {
 			w.skipString()
 			return
 		}
@@ -104,27 +178,34 @@ func (w *walker) value(n *pathNode) {
 		if ok {
 			// Unescaped strings live in scratch memory that the next string reuses.
 			stable := len(s) == w.pos-start-2
-			w.st.leaf(w.sn, n.field, leafString, s, stable)
+			w.st.leaf(w.sn, n, leafString, s, stable, numValue{})
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
-		start := w.pos
-		if !w.number() {
+		if n == nil || n.field < 0 || n.want&wantNumber == 0 || (c == '-' && n.numMin > 0) {
+			w.number() // no condition here can use it
 			return
 		}
-		if n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafNumber, w.data[start:w.pos], true)
+		start := w.pos
+		end, ok, x := numberValue(w.data, start)
+		w.pos = end
+		if !ok {
+			w.fail("invalid number")
+			return
+		}
+		if v := w.data[start:end]; n.wantsNumber(v) {
+			w.st.leaf(w.sn, n, leafNumber, v, true, x)
 		}
 	case c == 't':
-		if w.lit("true") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafTrue, nil, true)
+		if w.lit("true") && n != nil && n.field >= 0 && n.want&wantLiteral != 0 {
+			w.st.leaf(w.sn, n, leafTrue, nil, true, numValue{})
 		}
 	case c == 'f':
-		if w.lit("false") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafFalse, nil, true)
+		if w.lit("false") && n != nil && n.field >= 0 && n.want&wantLiteral != 0 {
+			w.st.leaf(w.sn, n, leafFalse, nil, true, numValue{})
 		}
 	case c == 'n':
-		if w.lit("null") && n != nil && n.field >= 0 {
-			w.st.leaf(w.sn, n.field, leafNull, nil, true)
+		if w.lit("null") && n != nil && n.field >= 0 && n.want&wantLiteral != 0 {
+			w.st.leaf(w.sn, n, leafNull, nil, true, numValue{})
 		}
 	default:
 		w.fail("invalid character")
@@ -141,15 +222,22 @@ func (w *walker) lit(word string) bool {
 }
 
 func (w *walker) number() bool {
-	d := w.data
-	i := w.pos
+	j, ok := numberEnd(w.data, w.pos)
+	w.pos = j
+	if !ok {
+		w.fail("invalid number")
+	}
+	return ok
+}
+
+// numberEnd scans the JSON number at d[i]: it returns the index after it and
+// true, or the index of the offending byte and false.
+func numberEnd(d []byte, i int) (int, bool) {
 	if i < len(d) && d[i] == '-' {
 		i++
 	}
 	if i >= len(d) {
-		w.pos = i
-		w.fail("invalid number")
-		return false
+		return i, false
 	}
 	if d[i] == '0' {
 		i++
@@ -158,9 +246,7 @@ func (w *walker) number() bool {
 			i++
 		}
 	} else {
-		w.pos = i
-		w.fail("invalid number")
-		return false
+		return i, false
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
@@ -169,9 +255,7 @@ func (w *walker) number() bool {
 			i++
 		}
 		if i == s {
-			w.pos = i
-			w.fail("invalid number")
-			return false
+			return i, false
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -184,13 +268,10 @@ func (w *walker) number() bool {
 			i++
 		}
 		if i == s {
-			w.pos = i
-			w.fail("invalid number")
-			return false
+			return i, false
 		}
 	}
-	w.pos = i
-	return true
+	return i, true
 }
 
 func (w *walker) enter() bool {
@@ -262,8 +343,33 @@ func (w *walker) object(n *pathNode) {
 	}
 }
 
+// collectNames adds the member names of the nodes at and below n to names.
+func (n *pathNode) collectNames(names map[string]bool) {
+	for name, c := range n.children {
+		names[name] = true
+		c.collectNames(names)
+	}
+}
+
 // descend follows an event key, which may itself contain dots, from n.
 func (n *pathNode) descend(key []byte) *pathNode {
+	if n.small {
+		// Child names hold no dots: the key names a child, or starts with a
+		// child's name followed by a dot.
+		for i, name := range n.names {
+			switch {
+			case len(key) == len(name):
+				if unsafeString(key) == name {
+					return n.kids[i]
+				}
+			case len(key) > len(name):
+				if key[len(name)] == '.' && unsafeString(key[:len(name)]) == name {
+					return n.kids[i].descend(key[len(name)+1:])
+				}
+			}
+		}
+		return nil
+	}
 	start := 0
 	for i := 0; i < len(key); i++ {
 		if key[i] == '.' {
