@@ -92,11 +92,10 @@ func (s *Service) ingest(ctx context.Context, ref busRef, evs []inEvent) error {
 	var tasks []task
 	var names []string
 	for _, ev := range evs {
-		names, err = c.matcher.MatchInto(names[:0], ev.raw)
-		if err != nil {
-			s.log.Warn("events: unmatchable event", "bus", busArn, "err", err)
-			continue
-		}
+		// Every event reaching a bus is an envelope Fogbank built around
+		// validated JSON (PutEvents checks detail, the trail and Lambda
+		// build theirs), so the matcher may skip what no rule reads.
+		names = c.matcher.MatchValidInto(names[:0], ev.raw)
 		matched := false
 		for _, r := range c.get(names) {
 			if !r.enabled() || (ev.readOnly && r.State != stateEnabledAll) {

@@ -44,6 +44,8 @@ func (s *Service) putRule(ctx context.Context, call *service.Call, body []byte) 
 	var v validationErrors
 	v.pattern(in.Name, "name", nameRE, nameOK(in.Name))
 	v.maxLen(in.Name, "name", 64)
+	v.maxLen(in.EventPattern, "eventPattern", 4096)
+	v.maxLen(in.ScheduleExpression, "scheduleExpression", 256)
 	if in.State != "" {
 		v.enum(in.State, "state", stateEnabled, stateDisabled, stateEnabledAll)
 	}
