@@ -156,9 +156,17 @@ func TestFIFODeadLetter(t *testing.T) {
 	out, _ := c.SendMessage(bg, &sqs.SendMessageInput{QueueUrl: &src, MessageBody: aws.String("foobar"), MessageGroupId: aws.String("1")})
 	c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &src})
 	c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &src})
-	r, _ := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &fdlq, WaitTimeSeconds: 2})
+	r, _ := c.ReceiveMessage(bg, &sqs.ReceiveMessageInput{QueueUrl: &fdlq, WaitTimeSeconds: 2,
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})
 	if len(r.Messages) != 1 || *r.Messages[0].MessageId != *out.MessageId {
 		t.Fatalf("fifo dlq: %+v", r.Messages)
+	}
+	// Moved to a FIFO dead-letter queue, a message keeps its group and
+	// gets its message id as deduplication id (SQS Developer Guide,
+	// dead-letter queue redrive).
+	a := r.Messages[0].Attributes
+	if a["MessageGroupId"] != "1" || a["MessageDeduplicationId"] != *out.MessageId || a["ApproximateReceiveCount"] != "2" {
+		t.Fatalf("fifo dlq attributes %v, want group 1, deduplication id %s, receive count 2", a, *out.MessageId)
 	}
 }
 
@@ -169,7 +177,6 @@ func TestFIFODeadLetter(t *testing.T) {
 // (SQS counts receives "across all queues"), with its attributes, trace
 // header and first-receive time kept and DeadLetterQueueSourceArn added.
 func TestDeadLetterKeepsReceiveCount(t *testing.T) {
-	t.Skip("pending storage: a redrive move must keep ReceiveCount and FirstReceivedAt (see the SQS helper's report)")
 	env, c := start(t)
 	dlq := createQueue(t, c, "count-dlq", nil)
 	src := createQueue(t, c, "count-src", map[string]string{"VisibilityTimeout": "0",

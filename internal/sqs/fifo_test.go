@@ -154,7 +154,6 @@ func TestFIFOValidation(t *testing.T) {
 // groups' messages only when that group has fewer than asked for, each
 // group in order (FIFO queue delivery logic, SQS Developer Guide).
 func TestFIFOBatchFillsFromOneGroupFirst(t *testing.T) {
-	t.Skip("pending storage: the SQL engines fill a FIFO batch in Seq order across groups (see the SQS helper's report)")
 	_, c := start(t)
 	url := createQueue(t, c, "fill.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
 	sendGroups(t, c, url, "g1-m1", "g2-m1", "g1-m2", "g3-m1", "g1-m3", "g2-m2")

@@ -496,12 +496,19 @@ func (s *Service) messageOutput(q *queueRecord, m storage.Message, handle string
 		set("ApproximateFirstReceiveTimestamp", strconv.FormatInt(m.FirstReceivedAt.UnixMilli(), 10))
 	}
 	set("MessageGroupId", m.GroupID)
+	movedIn := st.Source != "" && st.Source != q.arn() // dead-lettered here
 	if q.FIFO {
-		set("MessageDeduplicationId", st.Dedup)
+		if movedIn {
+			// SQS gives a message moved to a FIFO dead-letter queue its
+			// message id as deduplication id.
+			set("MessageDeduplicationId", m.ID)
+		} else {
+			set("MessageDeduplicationId", st.Dedup)
+		}
 		set("SequenceNumber", sequenceNumber(m.Seq))
 	}
 	set("AWSTraceHeader", st.Trace)
-	if st.Source != "" && st.Source != q.arn() {
+	if movedIn {
 		set("DeadLetterQueueSourceArn", st.Source)
 	}
 	if len(attrs) > 0 {

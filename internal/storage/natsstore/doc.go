@@ -66,7 +66,8 @@
 //     re-read the record: no record means ErrInvalidReceipt; another nonce
 //     means superseded (Delete accepts and does nothing).
 //   - Redrive (MaxReceives/DeadLetter) and Move copy the record to the other
-//     queue (same token, ID, body, attributes, SentAt, group; CAS "must not
+//     queue (same token, ID, body, attributes, SentAt, group; a redrive also
+//     keeps the receive count and first-receive time; CAS "must not
 //     exist"), then delete exactly the source version copied. If the source
 //     changed meanwhile the copy is withdrawn. A crash between the two steps
 //     leaves the message in both queues until the source is received again,

@@ -294,7 +294,7 @@ func (s *Store) claim(ctx context.Context, queue, subj string, now time.Time, op
 		return storage.Message{}, claimSkipped, err
 	}
 	if opts.DeadLetter != "" && opts.MaxReceives > 0 && r.count >= opts.MaxReceives {
-		moved, err := s.moveRecord(ctx, raw, r, opts.DeadLetter, now)
+		moved, err := s.moveRecord(ctx, raw, r, opts.DeadLetter, now, true)
 		if err != nil || !moved {
 			return storage.Message{}, claimSkipped, err
 		}
@@ -329,11 +329,16 @@ func (s *Store) claim(ctx context.Context, queue, subj string, now time.Time, op
 }
 
 // moveRecord copies a record to another queue (same ID, body, attributes,
-// SentAt and group; visible now, never received) and then deletes exactly
-// the source version it copied. If the source changed meanwhile the copy
-// is withdrawn and moved is false.
-func (s *Store) moveRecord(ctx context.Context, raw *jetstream.RawStreamMsg, r qrec, to string, now time.Time) (moved bool, err error) {
+// SentAt and group; visible now) and then deletes exactly the source
+// version it copied. A redrive (dead-lettering) keeps the receive count and
+// first-receive time, as SQS counts receives across queues; other moves
+// start the message as never received. If the source changed meanwhile the
+// copy is withdrawn and moved is false.
+func (s *Store) moveRecord(ctx context.Context, raw *jetstream.RawStreamMsg, r qrec, to string, now time.Time, redrive bool) (moved bool, err error) {
 	dst := qrec{id: r.id, sent: r.sent, vis: nanos(now), group: r.group, hasGrp: r.hasGrp}
+	if redrive {
+		dst.count, dst.first = r.count, r.first
+	}
 	h := nats.Header{}
 	h.Set(hdrID, dst.id)
 	dst.stateInto(h)
@@ -750,7 +755,7 @@ func (q queueStore) Move(ctx context.Context, from, to string, now time.Time, ma
 		if !ok || cur.vis > nanos(now) {
 			continue
 		}
-		moved, err := s.moveRecord(ctx, raw, cur, to, now)
+		moved, err := s.moveRecord(ctx, raw, cur, to, now, false)
 		if err != nil {
 			return n, fmt.Errorf("natsstore: move %s to %s: %w", from, to, err)
 		}

@@ -24,7 +24,12 @@
 //
 // Queues follow the pgmq model: one row per message with its visible-at
 // time, receive count, current receipt, group and dedup ids, plus a dedup
-// table with expiry times. Every time is supplied by the caller and stored
-// as Unix nanoseconds. The schema is created and upgraded by migrations
-// embedded in the binary (schema/<dialect>/*.sql).
+// table with expiry times. A FIFO receive fills its batch group by group
+// (as SQS does): it finds the next group's oldest receivable message by
+// walking the queue in Seq order, then reads that group's messages through
+// an index on (queue, group, Seq), never sorting the whole queue; on
+// PostgreSQL FIFO receives of one queue take an advisory lock, so one group
+// is never handed to two receivers. Every time is supplied by the caller
+// and stored as Unix nanoseconds. The schema is created and upgraded by
+// migrations embedded in the binary (schema/<dialect>/*.sql).
 package sqlstore

@@ -244,46 +244,64 @@ func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, op
 	err := s.tx(ctx, func(ctx context.Context, tx execer) error {
 		out = out[:0]
 		deadLettered = false
-		if opts.FIFO && s.d.pg {
-			// FIFO receives of one queue run one at a time, so two nodes
-			// never hand out the same group.
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "fogbank.fifo/"+queue); err != nil {
-				return fmt.Errorf("lock fifo queue: %w", err)
+		if opts.FIFO {
+			if s.d.pg {
+				// FIFO receives of one queue run one at a time, so two nodes
+				// never hand out the same group.
+				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", "fogbank.fifo/"+queue); err != nil {
+					return fmt.Errorf("lock fifo queue: %w", err)
+				}
 			}
-		}
-		var taken []int64
-		for round := 0; round < maxRedriveRounds && len(out) < opts.Max; round++ {
-			cands, err := q.candidates(ctx, tx, queue, now, opts.FIFO, opts.Max-len(out), taken)
+			take, dead, err := q.pickFIFO(ctx, tx, queue, now, opts)
 			if err != nil {
 				return err
 			}
-			if len(cands) == 0 {
-				break
-			}
-			var take, dead []int64
-			for _, c := range cands {
-				if redrive && c.count >= opts.MaxReceives {
-					dead = append(dead, c.seq)
-				} else {
-					take = append(take, c.seq)
-				}
-			}
 			if len(dead) > 0 {
-				if err := q.moveRows(ctx, tx, dead, opts.DeadLetter, now); err != nil {
+				if err := q.moveRows(ctx, tx, dead, opts.DeadLetter, now, true); err != nil {
 					return fmt.Errorf("dead-letter to %s: %w", opts.DeadLetter, err)
 				}
 				deadLettered = true
 			}
 			if len(take) > 0 {
-				msgs, err := q.markReceived(ctx, tx, take, now, visibleAt, nonce)
+				if out, err = q.markReceived(ctx, tx, take, now, visibleAt, nonce); err != nil {
+					return err
+				}
+			}
+		} else {
+			var taken []int64
+			for round := 0; round < maxRedriveRounds && len(out) < opts.Max; round++ {
+				cands, err := q.candidates(ctx, tx, queue, now, opts.Max-len(out), taken)
 				if err != nil {
 					return err
 				}
-				out = append(out, msgs...)
-				taken = append(taken, take...)
-			}
-			if len(dead) == 0 {
-				break
+				if len(cands) == 0 {
+					break
+				}
+				var take, dead []int64
+				for _, c := range cands {
+					if redrive && c.count >= opts.MaxReceives {
+						dead = append(dead, c.seq)
+					} else {
+						take = append(take, c.seq)
+					}
+				}
+				if len(dead) > 0 {
+					if err := q.moveRows(ctx, tx, dead, opts.DeadLetter, now, true); err != nil {
+						return fmt.Errorf("dead-letter to %s: %w", opts.DeadLetter, err)
+					}
+					deadLettered = true
+				}
+				if len(take) > 0 {
+					msgs, err := q.markReceived(ctx, tx, take, now, visibleAt, nonce)
+					if err != nil {
+						return err
+					}
+					out = append(out, msgs...)
+					taken = append(taken, take...)
+				}
+				if len(dead) == 0 {
+					break
+				}
 			}
 		}
 		if deadLettered {
@@ -303,44 +321,19 @@ func (q queueStore) Receive(ctx context.Context, queue string, now time.Time, op
 	return out, nil
 }
 
-// candidates selects up to n receivable messages not in exclude. Standard
-// queues take the longest-visible messages first (the ready index order).
-// FIFO queues take messages in Seq order, skipping every group that has a
-// message in flight and every message behind a not-yet-visible (delayed)
-// message of its group.
-func (q queueStore) candidates(ctx context.Context, tx execer, queue string, now time.Time, fifo bool, n int, exclude []int64) ([]candidate, error) {
+// candidates selects up to n visible messages of a standard queue not in
+// exclude, the longest-visible first (the ready index order).
+func (q queueStore) candidates(ctx context.Context, tx execer, queue string, now time.Time, n int, exclude []int64) ([]candidate, error) {
 	s := q.s
-	nowN := nanos(now)
-	var query string
-	args := []any{queue, nowN}
-	if fifo {
-		// "+m.visible_at" keeps SQLite from choosing the ready index: the
-		// scan must walk (queue, seq) in order so that LIMIT stops it early
-		// instead of sorting every visible message.
-		query = `SELECT m.seq, m.receive_count, m.group_id FROM q_msg m
-			WHERE m.queue = ? AND +m.visible_at <= ?
-			AND NOT EXISTS (SELECT 1 FROM q_msg b WHERE b.queue = m.queue AND b.group_id = m.group_id
-				AND b.visible_at > ? AND (b.receive_count > 0 OR b.seq < m.seq))`
-		args = append(args, nowN)
-	} else {
-		query = `SELECT m.seq, m.receive_count, m.group_id FROM q_msg m WHERE m.queue = ? AND m.visible_at <= ?`
-	}
+	query := `SELECT m.seq, m.receive_count, m.group_id FROM q_msg m WHERE m.queue = ? AND m.visible_at <= ?`
+	args := []any{queue, nanos(now)}
 	if len(exclude) > 0 {
 		query += " AND m.seq NOT IN (" + placeholders(len(exclude)) + ")"
 		for _, e := range exclude {
 			args = append(args, e)
 		}
 	}
-	if fifo {
-		query += " ORDER BY m.seq LIMIT ?"
-		if s.d.pg {
-			// Plain FOR UPDATE: skipping a locked head would hand out the
-			// message behind it. FIFO receives are serialised per queue.
-			query += " FOR UPDATE OF m"
-		}
-	} else {
-		query += " ORDER BY m.visible_at, m.seq LIMIT ?" + s.d.skipLocked()
-	}
+	query += " ORDER BY m.visible_at, m.seq LIMIT ?" + s.d.skipLocked()
 	args = append(args, n)
 	rows, err := tx.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {
@@ -357,6 +350,144 @@ func (q queueStore) candidates(ctx context.Context, tx execer, queue string, now
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select messages: %w", err)
+	}
+	return out, nil
+}
+
+// pickFIFO chooses what a FIFO receive hands out, as SQS does: as many
+// messages of one group as it can, in Seq order, and the next group's only
+// when that group has fewer than wanted. Groups come in the order of their
+// oldest message; a group with a message in flight is skipped, and a group
+// stops at its first message not yet visible (delayed). take are the rows
+// to receive; dead are rows past opts.MaxReceives (with a dead-letter
+// queue) to move there, skipped over as if absent.
+//
+// Each group costs two index look-ups: its head, the next receivable
+// message in Seq order (q_msg_order, checking in-flight and delayed
+// messages of its group on q_msg_group), and then its messages from the
+// head on (q_msg_group_seq, LIMIT what is still wanted). Nothing is written
+// here, so later look-ups still see the rows picked before; they go past
+// them by starting after the last head and naming the groups already seen.
+func (q queueStore) pickFIFO(ctx context.Context, tx execer, queue string, now time.Time, opts storage.ReceiveOptions) (take, dead []int64, err error) {
+	redrive := opts.MaxReceives > 0 && opts.DeadLetter != ""
+	nowN := nanos(now)
+	var seen []string
+	after := int64(0)
+	deadRuns := 0
+	for len(take) < opts.Max && deadRuns < maxRedriveRounds {
+		head, ok, err := q.fifoHead(ctx, tx, queue, nowN, after, seen)
+		if err != nil || !ok {
+			return take, dead, err
+		}
+		seen = append(seen, head.group)
+		after = head.seq
+		from := head.seq
+		for len(take) < opts.Max {
+			want := opts.Max - len(take)
+			run, err := q.groupRun(ctx, tx, queue, head.group, from, want)
+			if err != nil {
+				return nil, nil, err
+			}
+			stopped, found := false, false
+			for _, r := range run {
+				if r.vis > nowN {
+					stopped = true // delayed: the rest of the group waits
+					break
+				}
+				from = r.seq + 1
+				if redrive && r.count >= opts.MaxReceives {
+					dead = append(dead, r.seq)
+					found = true
+				} else {
+					take = append(take, r.seq)
+				}
+			}
+			if !found {
+				break // the run was taken whole, or the group ended or stopped
+			}
+			deadRuns++
+			if stopped || len(run) < want || deadRuns >= maxRedriveRounds {
+				break
+			}
+		}
+	}
+	return take, dead, nil
+}
+
+// fifoHead returns the oldest receivable message with Seq above after
+// whose group is not in exclude: visible, with no message of its group in
+// flight and none before it still delayed. Such a message is its group's
+// oldest. ok is false when there is none.
+func (q queueStore) fifoHead(ctx context.Context, tx execer, queue string, nowN, after int64, exclude []string) (c candidate, ok bool, err error) {
+	s := q.s
+	args := []any{queue, after, nowN, nowN}
+	for _, g := range exclude {
+		args = append(args, g)
+	}
+	err = tx.QueryRowContext(ctx, s.d.q(fifoHeadQuery(len(exclude))), args...).Scan(&c.seq, &c.group)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("select group head: %w", err)
+	}
+	return c, true, nil
+}
+
+// fifoHeadQuery is fifoHead's query for n excluded groups. Arguments:
+// queue, after, now, now, the excluded groups.
+func fifoHeadQuery(n int) string {
+	// "+m.visible_at" keeps SQLite from choosing the ready index: the scan
+	// must walk (queue, seq) in order so that LIMIT stops it at the first
+	// match instead of sorting every visible message.
+	query := `SELECT m.seq, m.group_id FROM q_msg m
+		WHERE m.queue = ? AND m.seq > ? AND +m.visible_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM q_msg b WHERE b.queue = m.queue AND b.group_id = m.group_id
+			AND b.visible_at > ? AND (b.receive_count > 0 OR b.seq < m.seq))`
+	if n > 0 {
+		query += " AND m.group_id NOT IN (" + placeholders(n) + ")"
+	}
+	return query + " ORDER BY m.seq LIMIT 1"
+}
+
+// groupRunQuery is groupRun's query. Arguments: queue, group, from, limit.
+func (d dialect) groupRunQuery(group string) string {
+	query := "SELECT seq, visible_at, receive_count FROM q_msg WHERE queue = ? AND group_id = ?"
+	if group != "" {
+		query += " AND group_id <> ''" // lets the partial index q_msg_group_seq serve
+	}
+	query += " AND seq >= ? ORDER BY seq LIMIT ?"
+	if d.pg {
+		query += " FOR UPDATE"
+	}
+	return d.q(query)
+}
+
+// runRow is one message of a group run.
+type runRow struct {
+	seq, vis int64
+	count    int
+}
+
+// groupRun returns up to n messages of a group from Seq from on, in Seq
+// order. On PostgreSQL the rows are locked (waiting, not skipping: a
+// skipped message would let the one behind it out of order).
+func (q queueStore) groupRun(ctx context.Context, tx execer, queue, group string, from int64, n int) ([]runRow, error) {
+	rows, err := tx.QueryContext(ctx, q.s.d.groupRunQuery(group), queue, group, from, n)
+	if err != nil {
+		return nil, fmt.Errorf("select group messages: %w", err)
+	}
+	defer rows.Close()
+	out := make([]runRow, 0, n)
+	for rows.Next() {
+		var r runRow
+		if err := rows.Scan(&r.seq, &r.vis, &r.count); err != nil {
+			return nil, fmt.Errorf("select group messages: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select group messages: %w", err)
 	}
 	return out, nil
 }
@@ -418,18 +549,24 @@ func compareInt(a, b int64) int {
 	return 0
 }
 
-// moveRows re-inserts the rows into queue `to` (visible now, receive count
-// reset, new seq in their old order, same ID, body, attributes, group and
-// SentAt) and deletes the originals.
-func (q queueStore) moveRows(ctx context.Context, tx execer, seqs []int64, to string, now time.Time) error {
+// moveRows re-inserts the rows into queue `to` (visible now, new seq in
+// their old order, same ID, body, attributes, group and SentAt) and deletes
+// the originals. A redrive (dead-lettering) keeps ReceiveCount and
+// FirstReceivedAt, as SQS counts receives across queues; other moves start
+// the messages afresh.
+func (q queueStore) moveRows(ctx context.Context, tx execer, seqs []int64, to string, now time.Time, redrive bool) error {
 	s := q.s
 	in := placeholders(len(seqs))
 	args := []any{to, nanos(now)}
 	for _, seq := range seqs {
 		args = append(args, seq)
 	}
+	counts := "0, 0"
+	if redrive {
+		counts = "receive_count, first_received_at"
+	}
 	_, err := tx.ExecContext(ctx, s.d.q(`INSERT INTO q_msg (queue, id, body, attrs, group_id, dedup_id, sent_at, visible_at, receive_count, first_received_at, receipt)
-		SELECT ?, id, body, attrs, group_id, dedup_id, sent_at, ?, 0, 0, '' FROM q_msg WHERE seq IN (`+in+`) ORDER BY seq`), args...)
+		SELECT ?, id, body, attrs, group_id, dedup_id, sent_at, ?, `+counts+`, '' FROM q_msg WHERE seq IN (`+in+`) ORDER BY seq`), args...)
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
@@ -727,7 +864,7 @@ func (q queueStore) Move(ctx context.Context, from, to string, now time.Time, ma
 		if len(seqs) == 0 {
 			return nil
 		}
-		if err := q.moveRows(ctx, tx, seqs, to, now); err != nil {
+		if err := q.moveRows(ctx, tx, seqs, to, now, false); err != nil {
 			return err
 		}
 		moved = int64(len(seqs))

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,8 +23,10 @@ var queueTests = []namedTest{
 	{"FIFO", testQueueFIFO},
 	{"FIFOVisibilityExpiry", testQueueFIFOVisibilityExpiry},
 	{"FIFODelayedHead", testQueueFIFODelayedHead},
+	{"FIFOFillsGroupFirst", testQueueFIFOFillsGroupFirst},
 	{"Dedup", testQueueDedup},
 	{"Redrive", testQueueRedrive},
+	{"RedriveKeepsReceiveCount", testQueueRedriveKeepsReceiveCount},
 	{"Move", testQueueMove},
 	{"Expire", testQueueExpire},
 	{"PurgeDrop", testQueuePurgeDrop},
@@ -590,6 +593,63 @@ func testQueueFIFODelayedHead(t *testing.T, b storage.Backend) {
 	eqStrings(t, bodies(got), []string{"1", "2"}, "after head's delay")
 }
 
+// testQueueFIFOFillsGroupFirst: a FIFO receive returns as many messages of
+// one group as it can (the group of the oldest receivable message first)
+// and adds the next group's only when that group has fewer than asked for,
+// as SQS does.
+func testQueueFIFOFillsGroupFirst(t *testing.T, b storage.Backend) {
+	ctx := t.Context()
+	q := b.Queues()
+	fifo := func(max int) storage.ReceiveOptions {
+		return storage.ReceiveOptions{Max: max, Visibility: time.Minute, FIFO: true}
+	}
+	sendOne := func(queue string, i int, bd string, delay time.Duration) {
+		t.Helper()
+		g, _, _ := strings.Cut(bd, "-")
+		send(t, q, queue, at(time.Duration(i)*time.Millisecond), storage.SendRequest{Body: []byte(bd), GroupID: g, Delay: delay})
+	}
+	for i, bd := range []string{"g1-m1", "g2-m1", "g1-m2", "g3-m1", "g1-m3", "g2-m2"} {
+		sendOne(qA, i, bd, 0)
+	}
+	now := at(time.Second)
+	eqStrings(t, bodies(receive(t, q, qA, now, fifo(3))), []string{"g1-m1", "g1-m2", "g1-m3"}, "receive 3")
+	eqStrings(t, bodies(receive(t, q, qA, now, fifo(10))), []string{"g2-m1", "g2-m2", "g3-m1"}, "receive 10")
+
+	// A group ends its part of the batch at a delayed message; groups with
+	// a message in flight are passed over; the batch then takes the next
+	// groups' messages, each group whole before the next.
+	for i, bd := range []string{"x-1", "h1-a", "h2-a", "h1-b", "h1-c", "h3-a", "h2-b"} {
+		delay := time.Duration(0)
+		if bd == "h1-b" {
+			delay = time.Minute
+		}
+		sendOne(qB, i, bd, delay)
+	}
+	eqStrings(t, bodies(receive(t, q, qB, now, fifo(1))), []string{"x-1"}, "oldest group first")
+	sendOne(qB, 10, "x-2", 0)
+	eqStrings(t, bodies(receive(t, q, qB, now, fifo(4))), []string{"h1-a", "h2-a", "h2-b", "h3-a"}, "past a delayed and an in-flight group")
+	if r := receive(t, q, qB, now, fifo(10)); len(r) != 0 {
+		t.Fatalf("every group in flight or delayed, yet received %q", bodies(r))
+	}
+
+	// Dead-lettering the head of a group lets the rest of that group fill
+	// the batch.
+	const qC = "sqs/111/us-east-1/c"
+	for i, bd := range []string{"p-1", "r-1", "p-2", "p-3"} {
+		sendOne(qC, i, bd, 0)
+	}
+	first := receive(t, q, qC, now, storage.ReceiveOptions{Max: 1, Visibility: time.Second, FIFO: true})
+	eqStrings(t, bodies(first), []string{"p-1"}, "first receive")
+	later := now.Add(2 * time.Second)
+	redrive := storage.ReceiveOptions{Max: 2, Visibility: time.Minute, FIFO: true, MaxReceives: 1, DeadLetter: qDLQ}
+	eqStrings(t, bodies(receive(t, q, qC, later, redrive)), []string{"p-2", "p-3"}, "group after its dead-lettered head")
+	eqStrings(t, bodies(receive(t, q, qDLQ, later, fifo(10))), []string{"p-1"}, "dead-letter queue")
+	st := must(q.Stats(ctx, qC, later))(t)
+	if st.Visible != 1 || st.InFlight != 2 {
+		t.Fatalf("source stats after redrive %+v, want r-1 visible and p-2, p-3 in flight", st)
+	}
+}
+
 func testQueueDedup(t *testing.T, b storage.Backend) {
 	ctx := t.Context()
 	q := b.Queues()
@@ -686,6 +746,54 @@ func testQueueRedrive(t *testing.T, b storage.Backend) {
 		if len(got) != 1 || got[0].ReceiveCount != i {
 			t.Fatalf("receive %d without DeadLetter: %d messages", i, len(got))
 		}
+	}
+}
+
+// testQueueRedriveKeepsReceiveCount: a message moved to the dead-letter
+// queue by MaxReceives keeps its ReceiveCount and FirstReceivedAt (SQS
+// counts receives across queues: its first receive from the DLQ reports
+// MaxReceives+1), on standard and FIFO receives; Move (message move tasks)
+// starts messages afresh.
+func testQueueRedriveKeepsReceiveCount(t *testing.T, b storage.Backend) {
+	ctx := t.Context()
+	q := b.Queues()
+	for _, fifo := range []bool{false, true} {
+		src, dlq, back := qA, qDLQ, qB
+		group := ""
+		if fifo {
+			src, dlq, back, group = src+".fifo", dlq+".fifo", back+".fifo", "g"
+		}
+		opts := storage.ReceiveOptions{Max: 10, Visibility: 10 * time.Second, FIFO: fifo, MaxReceives: 2, DeadLetter: dlq}
+		sent := send(t, q, src, t0, storage.SendRequest{Body: []byte("poison"), GroupID: group})[0]
+		firstAt := at(time.Second)
+		for i, now := range []time.Time{firstAt, at(12 * time.Second)} {
+			got := receive(t, q, src, now, opts)
+			if len(got) != 1 || got[0].ReceiveCount != i+1 {
+				t.Fatalf("fifo=%v: receive %d got %d messages", fifo, i+1, len(got))
+			}
+		}
+		if got := receive(t, q, src, at(24*time.Second), opts); len(got) != 0 {
+			t.Fatalf("fifo=%v: message past MaxReceives delivered: %q", fifo, bodies(got))
+		}
+		dl := receive(t, q, dlq, at(25*time.Second), storage.ReceiveOptions{Max: 10, Visibility: time.Second, FIFO: fifo})
+		if len(dl) != 1 || dl[0].ID != sent.ID {
+			t.Fatalf("fifo=%v: dead-letter queue holds %q", fifo, bodies(dl))
+		}
+		if dl[0].ReceiveCount != 3 || dl[0].GroupID != group {
+			t.Fatalf("fifo=%v: dead-lettered ReceiveCount %d group %q, want 3 and %q", fifo, dl[0].ReceiveCount, dl[0].GroupID, group)
+		}
+		eqTime(t, dl[0].FirstReceivedAt, firstAt, "dead-lettered FirstReceivedAt")
+		eqTime(t, dl[0].SentAt, t0, "dead-lettered SentAt")
+
+		// Moved on (a move task): a new message as far as receives go.
+		if n := must(q.Move(ctx, dlq, back, at(30*time.Second), 10))(t); n != 1 {
+			t.Fatalf("fifo=%v: moved %d, want 1", fifo, n)
+		}
+		again := receive(t, q, back, at(31*time.Second), storage.ReceiveOptions{Max: 10, FIFO: fifo})
+		if len(again) != 1 || again[0].ReceiveCount != 1 {
+			t.Fatalf("fifo=%v: after move %d messages, ReceiveCount %v", fifo, len(again), again)
+		}
+		eqTime(t, again[0].FirstReceivedAt, at(31*time.Second), "FirstReceivedAt after move")
 	}
 }
 
