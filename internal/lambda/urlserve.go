@@ -59,10 +59,10 @@ func urlRequestTarget(r *http.Request) (id, rawPath string, ok bool) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if labels := strings.SplitN(host, ".", 4); len(labels) >= 3 && labels[1] == "lambda-url" && labels[0] != "" {
+	if labels := strings.SplitN(host, ".", 4); len(labels) >= 3 && labels[1] == "lambda-url" && labels[0] != "" && labels[2] != "" {
 		p := r.URL.EscapedPath()
-		if p == "" {
-			p = "/"
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p // a request line's path always begins with "/"
 		}
 		return strings.ToLower(labels[0]), p, true
 	}
