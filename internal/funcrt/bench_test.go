@@ -188,3 +188,49 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(float64(br)/1e6, "bare-exec-p50-ms")
 	b.ReportMetric(float64(c)/float64(br), "cold/bare")
 }
+
+// BenchmarkColdStartIsolation measures a new environment's cold start
+// (Invoke until the handler's response, in an existing Manager, so the
+// namespace probe is not counted) under each isolation, against the bare
+// floor (exec of the same bootstrap until its first response) measured in
+// the same iterations. The variants this host cannot provide fall back;
+// the log line says what ran.
+func BenchmarkColdStartIsolation(b *testing.B) {
+	for _, v := range []struct {
+		name string
+		opts Options
+	}{
+		{"process", Options{Isolation: IsolationProcess, DisableCgroupV1: true}},
+		{"process+cgroup1", Options{Isolation: IsolationProcess}},
+		{"namespaces", Options{DisableCgroupV1: true}},
+		{"namespaces+cgroup1", Options{}},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			m := newManager(b, testConfig(b), v.opts)
+			b.Logf("sandbox: %s", m.Sandbox())
+			var cold, bare []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				res, err := m.Invoke(context.Background(), Request{Payload: benchPayload})
+				cold = append(cold, time.Since(t0))
+				if err != nil || !res.ColdStart || res.FunctionError != "" {
+					b.Fatalf("cold invoke: %v %s", err, res.Payload)
+				}
+				m.mu.Lock()
+				for _, e := range m.idle {
+					m.dropLocked(e)
+				}
+				m.idle = nil
+				m.mu.Unlock()
+
+				t1 := time.Now()
+				startBareRuntime(b)
+				bare = append(bare, time.Since(t1))
+			}
+			c, br := median(cold), median(bare)
+			b.ReportMetric(float64(c)/1e6, "cold-p50-ms")
+			b.ReportMetric(float64(br)/1e6, "bare-exec-p50-ms")
+			b.ReportMetric(float64(c)/float64(br), "cold/bare")
+		})
+	}
+}

@@ -88,6 +88,12 @@ type Isolation string
 
 // Isolation levels.
 const (
+	// IsolationNamespaces (the default) runs each environment's bootstrap in
+	// new PID, IPC, UTS and mount namespaces (plus a user namespace when
+	// Fogbank is not root) with its own /proc, where the host allows it, and
+	// falls back to IsolationProcess where it does not (see Manager.Sandbox
+	// and the package documentation).
+	IsolationNamespaces Isolation = "namespaces"
 	// IsolationProcess runs each environment as a plain process group with a
 	// private TMPDIR (see the package documentation for what is isolated).
 	IsolationProcess Isolation = "process"
@@ -104,7 +110,7 @@ type Options struct {
 	IdleTTL time.Duration
 	// InitTimeout bounds the init phase. If zero, DefaultInitTimeout.
 	InitTimeout time.Duration
-	// Isolation is the isolation level. If empty, IsolationProcess.
+	// Isolation is the isolation level. If empty, IsolationNamespaces.
 	Isolation Isolation
 	// TempDir is where per-environment directories are created. If empty, os.TempDir().
 	TempDir string
@@ -113,6 +119,10 @@ type Options struct {
 	// child cgroup per environment is created. It is ignored, with a warning,
 	// when /sys/fs/cgroup is not cgroup2.
 	CgroupParent string
+	// DisableCgroupV1 turns off the per-environment memory cgroup created
+	// in this process's cgroup v1 memory hierarchy when CgroupParent is not
+	// in use (the memory limit is then best effort, see DisableMemoryPolling).
+	DisableCgroupV1 bool
 	// DisableMemoryPolling turns off the best-effort memory limit used when
 	// no cgroup limits the environment.
 	DisableMemoryPolling bool
@@ -317,7 +327,7 @@ func (o *Options) withDefaults() Options {
 		out.InitTimeout = DefaultInitTimeout
 	}
 	if out.Isolation == "" {
-		out.Isolation = IsolationProcess
+		out.Isolation = IsolationNamespaces
 	}
 	if out.TempDir == "" {
 		out.TempDir = os.TempDir()

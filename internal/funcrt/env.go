@@ -29,8 +29,14 @@ type environment struct {
 	logW   *os.File
 	tmpDir string
 	cg     *cgroupEnv
-	cmd    *exec.Cmd
-	pid    int
+	// cgJoin reports the end of the move into a cgroup v1 (nil without
+	// one); cgFailed is set when that move failed, so the memory limit is
+	// the polled one. cgFailed is touched only by the goroutine holding
+	// the environment.
+	cgJoin   <-chan error
+	cgFailed bool
+	cmd      *exec.Cmd
+	pid      int
 
 	exited    chan struct{} // closed when the root process has been waited for
 	exitState *os.ProcessState
@@ -112,43 +118,16 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 		_ = e.logW.Close()
 		return 0, fail, nil
 	}
-	cgFD := -1
-	if m.cgroupParent != "" {
-		cg, err := newCgroup(m.cgroupParent, "fogbank-"+randHex(16), m.cfg.MemoryMB)
-		if err != nil {
-			m.log.Warn("cgroup unavailable for environment; memory limit is best effort", "err", err)
-		} else {
-			e.cg = cg
-			cgFD = cg.fd
-		}
-	}
-	e.cmd = &exec.Cmd{
-		Path: argv[0],
-		Args: argv,
-		Env: buildEnv(&m.cfg, envInputs{runtimeAPI: e.api.addr(), logStream: e.stream, optDir: m.optDir,
-			tmpDir: e.tmpDir, provisioned: e.startedProvisioned}),
-		Dir:         m.cfg.CodeDir,
-		Stdout:      e.logW,
-		Stderr:      e.logW,
-		SysProcAttr: sysProcAttr(cgFD),
-	}
+	e.cg = m.newEnvCgroup()
+	env := buildEnv(&m.cfg, envInputs{runtimeAPI: e.api.addr(), logStream: e.stream, optDir: m.optDir,
+		tmpDir: e.tmpDir, provisioned: e.startedProvisioned})
 	t0 := time.Now()
 	e.mu.Lock()
 	if e.dead {
 		e.mu.Unlock()
 		return 0, nil, ErrClosed
 	}
-	err := e.cmd.Start()
-	if err != nil && e.cg != nil {
-		// CLONE_INTO_CGROUP can fail (old kernel, controller trouble): run
-		// without the cgroup rather than fail the function.
-		m.log.Warn("starting inside the cgroup failed; memory limit is best effort", "err", err)
-		e.cg.remove()
-		e.cg = nil
-		e.cmd = &exec.Cmd{Path: e.cmd.Path, Args: e.cmd.Args, Env: e.cmd.Env, Dir: e.cmd.Dir,
-			Stdout: e.logW, Stderr: e.logW, SysProcAttr: sysProcAttr(-1)}
-		err = e.cmd.Start()
-	}
+	err := e.spawn(argv, env)
 	_ = e.logW.Close()
 	if err != nil {
 		e.cmd = nil
@@ -170,6 +149,12 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 	defer timer.Stop()
 	select {
 	case <-e.api.initDone:
+		if e.cgJoin != nil {
+			if err := <-e.cgJoin; err != nil {
+				m.log.Warn("joining the cgroup failed; memory limit is best effort", "err", err)
+				e.cgFailed = true
+			}
+		}
 		return time.Since(t0), nil, nil
 	case <-e.api.initFailed:
 		o := e.api.initOut
@@ -295,7 +280,7 @@ func (e *environment) invoke(ctx context.Context, req *Request, cold bool, initD
 	// The best-effort memory limit (no cgroup) is polled in this select
 	// loop rather than by a goroutine of its own.
 	var memTick <-chan time.Time
-	if e.cg == nil && !m.opts.DisableMemoryPolling && e.pid > 0 {
+	if (e.cg == nil || e.cgFailed) && !m.opts.DisableMemoryPolling && e.pid > 0 {
 		t := time.NewTicker(memPollInterval)
 		defer t.Stop()
 		memTick = t.C
@@ -448,13 +433,18 @@ func (e *environment) awaitReport() {
 // samplePeak folds the environment's current peak memory into peakKB.
 func (e *environment) samplePeak() {
 	var kb int64
-	if e.cg != nil {
-		kb = e.cg.peakKB() // 0 before kernel 5.19: fall back to /proc
-	}
-	if kb == 0 && e.pid > 0 && !e.isExited() {
+	exited := e.isExited()
+	if e.pid > 0 && !exited {
 		kb, _ = e.mem.sample()
 	}
-	if e.isExited() {
+	if e.cg != nil && !e.cgFailed {
+		// The cgroup's peak is what the limit applies to. It misses what
+		// the runtime touched before it was moved into a v1 cgroup, so the
+		// live tree's own peak is a floor; the ru_maxrss of an exited root
+		// is not used: it also counts shared file pages charged elsewhere
+		// and would exceed the limit after an OOM kill.
+		kb = max(kb, e.cg.peakKB())
+	} else if exited {
 		kb = max(kb, maxRSSKB(e.exitState))
 	}
 	e.peakKB = max(e.peakKB, kb)
@@ -497,7 +487,9 @@ func (e *environment) destroy() {
 			_ = e.logs.r.Close()
 			<-e.logs.done
 			if e.cg != nil {
-				e.cg.remove()
+				if err := e.cg.remove(); err != nil {
+					m.log.Warn("environment cgroup left behind", "err", err)
+				}
 			}
 			_ = os.RemoveAll(e.tmpDir)
 		}()

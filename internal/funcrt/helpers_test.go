@@ -32,6 +32,9 @@ func TestMain(m *testing.M) {
 // handlerBin returns the path of the built test handler.
 func handlerBin(t testing.TB) string {
 	t.Helper()
+	if prebuilt := os.Getenv("FOGBANK_TEST_HANDLER"); prebuilt != "" {
+		return prebuilt // e.g. when the tests run as a user without the go tool's caches
+	}
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "funcrt-test-bin-"); buildErr != nil {
 			return
@@ -151,6 +154,24 @@ func indexOf(msgs []string, prefix string) int {
 		}
 	}
 	return -1
+}
+
+// onlyEnvPid returns the host PID of m's only environment. (The function's
+// own os.Getpid is 1 in a PID namespace.)
+func onlyEnvPid(t testing.TB, m *Manager) int {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.all) != 1 {
+		t.Fatalf("%d environments, want 1", len(m.all))
+	}
+	for e := range m.all {
+		if e.pid <= 1 {
+			t.Fatalf("environment pid %d", e.pid)
+		}
+		return e.pid
+	}
+	return 0
 }
 
 // waitFor polls cond (real time) until it holds or the test times out.

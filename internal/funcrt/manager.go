@@ -25,7 +25,9 @@ type Manager struct {
 	clk          clock.Clock
 	baseDir      string // per-manager directory: environments' temp dirs, merged /opt
 	optDir       string // merged layers ("" without layers)
-	cgroupParent string // "" when cgroup limits are off
+	cgroupParent string // cgroup v2 parent; "" when not in use
+	cgroupV1     string // this process's cgroup v1 memory cgroup; "" when not in use
+	sb           sandboxState
 
 	mu          sync.Mutex
 	idle        []*environment
@@ -61,8 +63,8 @@ func New(cfg Config, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	o := opts.withDefaults()
-	if o.Isolation != IsolationProcess {
-		return nil, fmt.Errorf("funcrt: isolation %q is not supported (only %q)", o.Isolation, IsolationProcess)
+	if o.Isolation != IsolationNamespaces && o.Isolation != IsolationProcess {
+		return nil, fmt.Errorf("funcrt: isolation %q is not supported (only %q and %q)", o.Isolation, IsolationNamespaces, IsolationProcess)
 	}
 	m := &Manager{cfg: cfg, opts: o, log: o.Logger.With("component", "funcrt", "function", cfg.FunctionName, "version", cfg.Version),
 		clk: o.Clock, all: map[*environment]bool{}}
@@ -83,6 +85,13 @@ func New(cfg Config, opts Options) (*Manager, error) {
 		} else {
 			m.log.Warn("cgroup parent is not on cgroup2; memory limits are best effort", "cgroup_parent", o.CgroupParent)
 		}
+	}
+	if m.cgroupParent == "" && !o.DisableCgroupV1 {
+		dir, err := memoryCgroupV1()
+		if err != nil {
+			m.log.Debug("no writable cgroup v1 memory hierarchy; memory limit is best effort", "err", err)
+		}
+		m.cgroupV1 = dir
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopReaper = cancel

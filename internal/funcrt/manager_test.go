@@ -136,9 +136,8 @@ func TestTimeoutKillsEnvironment(t *testing.T) {
 	cfg.Timeout = time.Second
 	sink := &memSink{}
 	m := newManager(t, cfg, Options{Sink: sink})
-	warm := invoke(t, m, `{"action":"count"}`)
-	var p struct{ Pid int }
-	_ = json.Unmarshal(warm.Payload, &p)
+	invoke(t, m, `{"action":"count"}`)
+	p := struct{ Pid int }{onlyEnvPid(t, m)}
 
 	start := time.Now()
 	res := invoke(t, m, `{"action":"sleep","ms":5000}`)
@@ -340,8 +339,7 @@ func TestIdleReaping(t *testing.T) {
 	clk := clock.NewManual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	m := newManager(t, testConfig(t), Options{Clock: clk, IdleTTL: time.Minute})
 	res := invoke(t, m, `{"action":"count"}`)
-	var p struct{ Pid int }
-	_ = json.Unmarshal(res.Payload, &p)
+	p := struct{ Pid int }{onlyEnvPid(t, m)}
 	if !strings.HasPrefix(res.LogStream, "2026/01/02/") {
 		t.Errorf("log stream %q does not use the injected clock's date", res.LogStream)
 	}
@@ -460,7 +458,7 @@ func TestInitFailures(t *testing.T) {
 func TestMemoryLimitBestEffort(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.MemoryMB = 128
-	m := newManager(t, cfg, Options{})
+	m := newManager(t, cfg, Options{DisableCgroupV1: true})
 	res := invoke(t, m, `{"action":"alloc","alloc_mb":200,"ms":2000}`)
 	msg, typ := errorDocument(t, res.Payload)
 	if typ != "Runtime.OutOfMemory" || msg != "RequestId: "+res.RequestID+" Error: Runtime exited with error: signal: killed" {
@@ -538,9 +536,8 @@ func TestLayers(t *testing.T) {
 func TestDeadIdleEnvironmentIsReplaced(t *testing.T) {
 	m := newManager(t, testConfig(t), Options{})
 	for i := 0; i < 5; i++ {
-		res := invoke(t, m, `{"action":"count"}`)
-		var p struct{ Pid int }
-		_ = json.Unmarshal(res.Payload, &p)
+		invoke(t, m, `{"action":"count"}`)
+		p := struct{ Pid int }{onlyEnvPid(t, m)}
 		// The idle environment dies behind the manager's back; the next
 		// invocation must not be charged with that crash.
 		if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil {

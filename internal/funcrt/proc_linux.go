@@ -4,7 +4,6 @@ package funcrt
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,18 +14,6 @@ import (
 	"time"
 	"unsafe"
 )
-
-// sysProcAttr starts the bootstrap as the leader of its own process group,
-// killed if Fogbank dies, and, when cgroupFD >= 0, born inside that cgroup
-// (CLONE_INTO_CGROUP) so no child can escape it.
-func sysProcAttr(cgroupFD int) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if cgroupFD >= 0 {
-		a.UseCgroupFD = true
-		a.CgroupFD = cgroupFD
-	}
-	return a
-}
 
 // killGroup SIGKILLs the process group led by pid.
 func killGroup(pid int) {
@@ -316,10 +303,13 @@ func isCgroup2(path string) bool {
 	return int64(st.Type) == cgroup2Magic
 }
 
-// cgroupEnv is one environment's cgroup v2 directory.
+// cgroupEnv is one environment's cgroup directory: cgroup v2 (the process
+// is born inside through fd, CLONE_INTO_CGROUP) or a cgroup v1 memory
+// cgroup (the process is moved in with join right after it starts).
 type cgroupEnv struct {
 	dir string
-	fd  int
+	fd  int // v2: the open directory; -1 for v1
+	v1  bool
 }
 
 // pidsMax mirrors Lambda's limit of 1024 processes/threads per environment.
@@ -334,7 +324,7 @@ func newCgroup(parent, name string, memMB int) (*cgroupEnv, error) {
 	}
 	c := &cgroupEnv{dir: dir, fd: -1}
 	if err := os.WriteFile(filepath.Join(dir, "memory.max"), []byte(strconv.FormatInt(int64(memMB)<<20, 10)), 0); err != nil {
-		c.remove()
+		_ = c.remove()
 		return nil, fmt.Errorf("funcrt: cgroup: memory.max: %w", err)
 	}
 	// Swap and pids may be unavailable (controller not enabled): best effort.
@@ -342,16 +332,21 @@ func newCgroup(parent, name string, memMB int) (*cgroupEnv, error) {
 	_ = os.WriteFile(filepath.Join(dir, "pids.max"), []byte(strconv.Itoa(pidsMax)), 0)
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		c.remove()
+		_ = c.remove()
 		return nil, fmt.Errorf("funcrt: cgroup: open: %w", err)
 	}
 	c.fd = fd
 	return c, nil
 }
 
-// peakKB is memory.peak (kernel >= 5.19) in KiB, or 0.
+// peakKB is memory.peak (v2, kernel >= 5.19) or memory.max_usage_in_bytes
+// (v1) in KiB, or 0.
 func (c *cgroupEnv) peakKB() int64 {
-	b, err := os.ReadFile(filepath.Join(c.dir, "memory.peak"))
+	name := "memory.peak"
+	if c.v1 {
+		name = "memory.max_usage_in_bytes"
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, name))
 	if err != nil {
 		return 0
 	}
@@ -359,9 +354,15 @@ func (c *cgroupEnv) peakKB() int64 {
 	return n / 1024
 }
 
-// oomKills is the oom_kill count of memory.events.
+// oomKills is the oom_kill count of memory.events (v2) or
+// memory.oom_control (v1, kernel >= 4.13; before that, whether the limit
+// was ever hit: memory.failcnt).
 func (c *cgroupEnv) oomKills() int64 {
-	b, err := os.ReadFile(filepath.Join(c.dir, "memory.events"))
+	name := "memory.events"
+	if c.v1 {
+		name = "memory.oom_control"
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, name))
 	if err != nil {
 		return 0
 	}
@@ -371,22 +372,68 @@ func (c *cgroupEnv) oomKills() int64 {
 			return n
 		}
 	}
+	if c.v1 {
+		b, err := os.ReadFile(filepath.Join(c.dir, "memory.failcnt"))
+		if err == nil {
+			n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			return min(n, 1)
+		}
+	}
 	return 0
 }
 
-// remove kills what is left in the cgroup and deletes it.
-func (c *cgroupEnv) remove() {
+// join moves pid into a v1 cgroup (a v2 process is born inside).
+func (c *cgroupEnv) join(pid int) error {
+	if !c.v1 {
+		return nil
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		return fmt.Errorf("funcrt: cgroup v1: cgroup.procs: %w", err)
+	}
+	return nil
+}
+
+// remove kills what is left in the cgroup and deletes it, waiting up to
+// cgroupRemoveWait for its processes to exit (rmdir fails with EBUSY until
+// then). Cgroup v1 has no cgroup.kill: the processes listed in
+// cgroup.procs are SIGKILLed until it is empty (which catches processes
+// that left the environment's process group and, without a PID namespace,
+// its process tree).
+func (c *cgroupEnv) remove() error {
 	if c.fd >= 0 {
 		_ = syscall.Close(c.fd)
 		c.fd = -1
 	}
-	_ = os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
-	for i := 0; i < 50; i++ {
-		err := os.Remove(c.dir)
-		if err == nil || errors.Is(err, os.ErrNotExist) {
-			return
+	if !c.v1 {
+		_ = os.WriteFile(filepath.Join(c.dir, "cgroup.kill"), []byte("1"), 0)
+	}
+	deadline := time.Now().Add(cgroupRemoveWait)
+	for pause := time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		if c.v1 {
+			c.killMembers()
 		}
-		time.Sleep(10 * time.Millisecond)
+		err := syscall.Rmdir(c.dir)
+		if err == nil || err == syscall.ENOENT {
+			return nil
+		}
+		if err != syscall.EBUSY || time.Now().After(deadline) {
+			return fmt.Errorf("funcrt: removing cgroup %s: %w", c.dir, err)
+		}
+		time.Sleep(pause)
+	}
+}
+
+// cgroupRemoveWait bounds how long remove waits for a cgroup's processes
+// to exit.
+const cgroupRemoveWait = 5 * time.Second
+
+// killMembers SIGKILLs the processes a v1 cgroup.procs lists.
+func (c *cgroupEnv) killMembers() {
+	b, _ := os.ReadFile(filepath.Join(c.dir, "cgroup.procs"))
+	for _, f := range strings.Fields(string(b)) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
 }
 

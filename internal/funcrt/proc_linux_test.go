@@ -36,8 +36,10 @@ func TestCgroupFiles(t *testing.T) {
 	if got := cg.oomKills(); got != 2 {
 		t.Errorf("oomKills = %d", got)
 	}
-	// A plain directory with files cannot be rmdir'ed; remove must not hang.
-	cg.remove()
+	// A plain directory with files cannot be rmdir'ed; remove says so.
+	if err := cg.remove(); err == nil {
+		t.Error("removing a plain directory with files succeeded")
+	}
 	if cg.fd != -1 {
 		t.Error("fd not closed")
 	}

@@ -8,10 +8,6 @@ import (
 	"syscall"
 )
 
-// sysProcAttr starts the bootstrap as a process group leader (no Pdeathsig
-// or cgroups outside Linux).
-func sysProcAttr(int) *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
-
 func killGroup(pid int) {
 	if pid > 0 {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
@@ -38,14 +34,18 @@ func maxRSSKB(ps *os.ProcessState) int64 {
 
 func isCgroup2(string) bool { return false }
 
-type cgroupEnv struct{ fd int }
+type cgroupEnv struct{}
 
 func newCgroup(string, string, int) (*cgroupEnv, error) {
 	return nil, errors.New("funcrt: cgroups need Linux")
 }
-func (c *cgroupEnv) peakKB() int64   { return 0 }
-func (c *cgroupEnv) oomKills() int64 { return 0 }
-func (c *cgroupEnv) remove()         {}
+func newCgroupV1(string, string, int) (*cgroupEnv, error) {
+	return nil, errors.New("funcrt: cgroups need Linux")
+}
+func memoryCgroupV1() (string, error) { return "", errors.New("funcrt: cgroups need Linux") }
+func (c *cgroupEnv) peakKB() int64    { return 0 }
+func (c *cgroupEnv) oomKills() int64  { return 0 }
+func (c *cgroupEnv) remove() error    { return nil }
 
 // processAlive cannot be asked without reaping outside Linux; the exit is
 // noticed by cmd.Wait instead.

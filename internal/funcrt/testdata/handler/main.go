@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -63,6 +66,41 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
 		return len(b), nil
+	case "whoami":
+		// What the process sees of its sandbox.
+		host, _ := os.Hostname()
+		procs := 0
+		if ents, err := os.ReadDir("/proc"); err == nil {
+			for _, e := range ents {
+				if _, err := strconv.Atoi(e.Name()); err == nil {
+					procs++
+				}
+			}
+		}
+		capEff := ""
+		if b, err := os.ReadFile("/proc/self/status"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+					capEff = strings.TrimSpace(v)
+				}
+			}
+		}
+		return map[string]any{"pid": os.Getpid(), "hostname": host, "procs": procs, "uid": os.Getuid(), "capeff": capEff}, nil
+	case "fork":
+		// Leave an orphan behind: a child starts a grandchild named
+		// ev.Message (in its own session, so outside the process group)
+		// and exits. Then sleep ev.Ms.
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), "TEST_INIT=spawn", "TEST_NAME="+ev.Message)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("spawning: %v: %s", err, out)
+		}
+		time.Sleep(time.Duration(ev.Ms) * time.Millisecond)
+		return "forked", nil
 	case "env":
 		lc, _ := lambdacontext.FromContext(ctx)
 		env := map[string]string{}
@@ -101,7 +139,20 @@ func main() {
 	case "exit":
 		os.Exit(3)
 	case "hang":
+		if name := os.Getenv("TEST_NAME"); name != "" {
+			_ = os.WriteFile("/proc/self/comm", []byte(name), 0)
+		}
 		time.Sleep(time.Hour)
+	case "spawn":
+		exe, _ := os.Executable()
+		cmd := exec.Command(exe)
+		cmd.Env = append(os.Environ(), "TEST_INIT=hang")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	fmt.Println("init: hello from init")
 	lambda.Start(handle)
