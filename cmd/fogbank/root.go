@@ -129,6 +129,8 @@ func newServeCmd() *cobra.Command {
 	f.BoolVar(&cfg.DevAnyCredentials, "dev-any-credentials", false, "accept any access key without checking signatures (LocalStack-style)")
 	f.StringSliceVar(&services, "services", nil, "run only these services (comma-separated); default all")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "make generated ids deterministic (0: random)")
+	f.StringVar(&cfg.LambdaIsolation, "lambda-isolation", "namespaces", "Lambda execution environments: namespaces (Linux namespaces where the host allows) | process (plain processes, faster cold starts)")
+	f.StringVar(&cfg.LambdaCgroupParent, "lambda-cgroup-parent", "", "delegated cgroup v2 directory for per-environment memory limits")
 	return cmd
 }
 

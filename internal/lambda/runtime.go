@@ -309,6 +309,7 @@ func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*
 		IdleTTL:         s.cfg.IdleTTL,
 		TempDir:         envDir,
 		CgroupParent:    s.cfg.CgroupParent,
+		Isolation:       s.cfg.Isolation,
 		Sink:            s.sink.forAccount(ref.Account, ref.Region, cfg.Logging),
 		Clock:           s.deps.Clock,
 		Logger:          s.log,

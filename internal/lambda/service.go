@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fogbank/fogbank/internal/clock"
+	"github.com/fogbank/fogbank/internal/funcrt"
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/ids"
 	"github.com/fogbank/fogbank/internal/logs"
@@ -45,6 +46,9 @@ type Config struct {
 	AsyncShards int
 	// CgroupParent is passed to funcrt (delegated cgroup v2 directory).
 	CgroupParent string
+	// Isolation is funcrt's isolation level for execution environments;
+	// "" means namespaces where the host allows (see funcrt.Isolation).
+	Isolation funcrt.Isolation
 }
 
 func (c Config) withDefaults() Config {

@@ -42,6 +42,14 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Version is reported by health and logs.
 	Version string
+	// LambdaIsolation is how Lambda execution environments are isolated:
+	// "" or "namespaces" (Linux namespaces where the host allows, else a
+	// plain process) or "process" (a plain process group; faster cold
+	// starts).
+	LambdaIsolation string
+	// LambdaCgroupParent is a delegated cgroup v2 directory under which
+	// each execution environment gets a memory-limited child cgroup.
+	LambdaCgroupParent string
 }
 
 func (c *Config) setDefaults() {

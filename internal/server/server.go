@@ -19,6 +19,7 @@ import (
 	"github.com/fogbank/fogbank/internal/clock"
 	"github.com/fogbank/fogbank/internal/cloudtrail"
 	"github.com/fogbank/fogbank/internal/events"
+	"github.com/fogbank/fogbank/internal/funcrt"
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/ids"
 	"github.com/fogbank/fogbank/internal/lambda"
@@ -70,6 +71,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if !slices.Contains(knownServices, name) {
 			return nil, fmt.Errorf("server: unknown service %q (known: %s)", name, strings.Join(knownServices, ", "))
 		}
+	}
+	switch funcrt.Isolation(cfg.LambdaIsolation) {
+	case "", funcrt.IsolationNamespaces, funcrt.IsolationProcess:
+	default:
+		return nil, fmt.Errorf("server: unknown Lambda isolation %q (want namespaces or process)", cfg.LambdaIsolation)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, ids: ids.New(cfg.Seed)}
 	speed := cfg.ClockSpeed
@@ -123,7 +129,8 @@ func (s *Server) buildServices() []service.Service {
 	lambdaBus := &lambdaEventBus{} // set to the events service below
 	lambdaSvc := lambda.New(lambda.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Blobs: s.backend.Blobs(), Clock: s.clock, IDs: s.ids,
 		Identity: s.identity, Logs: logsSvc, SQS: sqsbridge.New(sqsSvc), EventBus: lambdaBus, Endpoint: s.URL, WorkDir: filepath.Join(s.cfg.DataDir, "lambda"),
-		Logger: logger("lambda"), Registerer: s.metrics.reg})
+		Logger: logger("lambda"), Registerer: s.metrics.reg,
+		Config: lambda.Config{Isolation: funcrt.Isolation(s.cfg.LambdaIsolation), CgroupParent: s.cfg.LambdaCgroupParent}})
 	eventsSvc := events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir, SQS: eventsSQS{sqsSvc}, Lambda: lambdaSvc})
 	lambdaBus.ev = eventsSvc
 	all := []service.Service{
