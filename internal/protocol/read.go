@@ -27,7 +27,13 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	// One allocation when Content-Length is right: room for the body and
+	// one more byte, so that EOF is seen without growing.
+	size := int64(512)
+	if r.ContentLength >= 0 && r.ContentLength <= max {
+		size = r.ContentLength + 1
+	}
+	b, err := readAtMost(r.Body, make([]byte, 0, size), max+1)
 	if err != nil {
 		return nil, SerializationError("failed to read request body: " + err.Error())
 	}
@@ -36,6 +42,32 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// readAtMost appends to buf what rd yields until EOF or until buf holds
+// limit bytes (io.ReadAll of an io.LimitReader, without its allocations).
+func readAtMost(rd io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		end := min(int64(cap(buf)), limit)
+		n, err := rd.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// memBody is a request body read into memory.
+type memBody struct{ bytes.Reader }
+
+// Close implements io.Closer.
+func (*memBody) Close() error { return nil }
 
 // DecodeJSON decodes a JSON request body into v. An empty body decodes as
 // {}. Malformed JSON or a value of the wrong type is a SerializationException.
@@ -76,24 +108,40 @@ func asTypeError(err error, te **json.UnmarshalTypeError) bool {
 // form-encoded body of a POST merged after the URL query.
 func ParseQuery(r *http.Request) (url.Values, error) {
 	vals := r.URL.Query()
-	if r.Method == http.MethodPost || r.Method == http.MethodPut {
-		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if ct == "" || ct == "application/x-www-form-urlencoded" {
-			b, err := ReadBody(r, 0)
-			if err != nil {
-				return nil, err
-			}
-			r.Body = io.NopCloser(bytes.NewReader(b))
-			form, err := url.ParseQuery(string(b))
-			if err != nil {
-				return nil, SerializationError("malformed form body")
-			}
-			for k, v := range form {
-				vals[k] = append(vals[k], v...)
-			}
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && formBody(r.Header.Get("Content-Type")) {
+		b, err := ReadBody(r, 0)
+		if err != nil {
+			return nil, err
+		}
+		body := &memBody{}
+		body.Reset(b)
+		r.Body = body
+		form, err := url.ParseQuery(string(b))
+		if err != nil {
+			return nil, SerializationError("malformed form body")
+		}
+		if len(vals) == 0 {
+			return form, nil
+		}
+		for k, v := range form {
+			vals[k] = append(vals[k], v...)
 		}
 	}
 	return vals, nil
+}
+
+// formType is the media type of awsQuery request bodies.
+const formType = "application/x-www-form-urlencoded"
+
+// formBody reports whether a body of Content-Type ct is read as a form:
+// ct's media type is the form type, or ct is absent or unparseable. The
+// usual form Content-Type is recognised without mime.ParseMediaType.
+func formBody(ct string) bool {
+	if mt, _, _ := strings.Cut(ct, ";"); strings.EqualFold(strings.TrimSpace(mt), formType) {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "" || mt == formType
 }
 
 // QueryIndexes returns, in ascending order, the distinct indexes N of

@@ -97,34 +97,55 @@ func (c Codec) WriteJSON(w http.ResponseWriter, status int, v any) {
 // output). result is marshalled with encoding/xml as the Result element's
 // content, so its fields carry the xml tags.
 func (c Codec) WriteQuery(w http.ResponseWriter, r *http.Request, action string, result any) {
+	// The envelope is written directly (what xml.Encoder writes for these
+	// tokens); only the result goes through encoding/xml.
 	var buf bytes.Buffer
-	buf.WriteString(`<?xml version="1.0"?>`)
-	enc := xml.NewEncoder(&buf)
-	root := xml.StartElement{Name: xml.Name{Local: action + "Response"}}
+	buf.Grow(512)
+	buf.WriteString(`<?xml version="1.0"?><`)
+	buf.WriteString(action)
+	buf.WriteString("Response")
 	if c.XMLNS != "" {
-		root.Attr = []xml.Attr{{Name: xml.Name{Local: "xmlns"}, Value: c.XMLNS}}
+		buf.WriteString(` xmlns="`)
+		xmlEscape(&buf, c.XMLNS)
+		buf.WriteByte('"')
 	}
-	err := enc.EncodeToken(root)
-	if err == nil && result != nil {
-		err = enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
+	buf.WriteByte('>')
+	if result != nil {
+		enc := xml.NewEncoder(&buf)
+		err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
+		if err == nil {
+			err = enc.Flush()
+		}
+		if err != nil {
+			c.logInternal("encode query response", err)
+			c.WriteError(w, r, InternalFailure())
+			return
+		}
 	}
-	if err == nil {
-		err = enc.EncodeElement(struct {
-			RequestID string `xml:"RequestId"`
-		}{requestID(r)}, xml.StartElement{Name: xml.Name{Local: "ResponseMetadata"}})
-	}
-	if err == nil {
-		err = enc.EncodeToken(root.End())
-	}
-	if err == nil {
-		err = enc.Flush()
-	}
-	if err != nil {
-		c.logInternal("encode query response", err)
-		c.WriteError(w, r, InternalFailure())
-		return
-	}
+	buf.WriteString("<ResponseMetadata><RequestId>")
+	xmlEscape(&buf, requestID(r))
+	buf.WriteString("</RequestId></ResponseMetadata></")
+	buf.WriteString(action)
+	buf.WriteString("Response>")
 	writeXMLBytes(w, http.StatusOK, buf.Bytes())
+}
+
+// xmlEscape writes s escaped as xml.Encoder escapes attribute values and
+// character data.
+func xmlEscape(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'', '&', '<', '>', '\t', '\n', '\r':
+			xml.EscapeText(buf, []byte(s))
+			return
+		default:
+			if c >= 0x80 || c < 0x20 {
+				xml.EscapeText(buf, []byte(s))
+				return
+			}
+		}
+	}
+	buf.WriteString(s)
 }
 
 // WriteXML writes v (with its own XMLName) as a restXml response.

@@ -83,3 +83,27 @@ func BenchmarkGetCallerIdentity(b *testing.B) {
 		replay(b, client, req, body)
 	})
 }
+
+// BenchmarkFrontDoorInProcess is the GetCallerIdentity request of
+// BenchmarkGetCallerIdentity handed to the server's handler directly (no
+// sockets, no HTTP parsing): the front door's and STS's own CPU and
+// allocations per request.
+func BenchmarkFrontDoorInProcess(b *testing.B) {
+	env := testenv.Start(b)
+	tmpl, body := signedGCI(b, env.URL)
+	h := env.Server.Handler()
+	rd := bytes.NewReader(body)
+	b.ReportAllocs()
+	for b.Loop() {
+		rd.Reset(body)
+		r := httptest.NewRequest(tmpl.Method, "/", io.NopCloser(rd))
+		r.Host = tmpl.Host
+		r.Header = tmpl.Header
+		r.ContentLength = int64(len(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	}
+}

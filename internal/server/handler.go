@@ -1,10 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"errors"
-	"mime"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +33,10 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
+// requestIDHeader is x-amzn-RequestId in canonical form (set directly, it
+// costs no canonicalisation per request).
+const requestIDHeader = "X-Amzn-Requestid"
+
 // corsExpose lists response headers browser SDKs need to read.
 const corsExpose = "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, x-amz-request-id, x-amz-id-2, " +
 	"x-amz-version-id, x-amz-delete-marker, x-amz-function-error, x-amz-log-result, x-amz-executed-version, " +
@@ -38,7 +46,7 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	reqID := s.ids.UUID()
 	h := w.Header()
-	h.Set("x-amzn-RequestId", reqID)
+	h[requestIDHeader] = []string{reqID}
 	// Function URLs answer CORS from their own configuration (lambda package).
 	if r.Header.Get("Origin") != "" && !lambda.IsFunctionURLRequest(r) {
 		h.Set("Access-Control-Allow-Origin", "*")
@@ -56,25 +64,31 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	call := &service.Call{
-		RequestID: reqID,
-		Time:      s.clock.Now().UTC(),
-		SourceIP:  clientIP(r),
-		UserAgent: r.UserAgent(),
-		Host:      r.Host,
-		Scheme:    "http",
-		Region:    s.cfg.Region,
+	// The call and the response writer share one allocation.
+	st := &requestState{
+		srv:   s,
+		start: start,
+		call: service.Call{
+			RequestID: reqID,
+			Time:      s.clock.Now().UTC(),
+			SourceIP:  clientIP(r),
+			UserAgent: r.UserAgent(),
+			Host:      r.Host,
+			Scheme:    "http",
+			Region:    s.cfg.Region,
+		},
 	}
+	st.sw = statusWriter{ResponseWriter: w, contentLength: -1, req: st}
+	call, sw := &st.call, &st.sw
 	if r.TLS != nil {
 		call.Scheme = "https"
 	}
 	r = r.WithContext(service.WithCall(r.Context(), call))
-	sw := &statusWriter{ResponseWriter: w}
 
 	svc, op, rerr := s.route(r)
 	if rerr != nil {
 		writeRouteError(sw, r, rerr)
-		s.metrics.observe("unknown", "", sw.code(), time.Since(start))
+		st.observe()
 		return
 	}
 	call.Service = svc.Name()
@@ -82,18 +96,56 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 
 	if err := s.authenticate(r, svc, call, op); err != nil {
 		svc.WriteError(sw, r, err)
-		s.metrics.observe(svc.Name(), op, sw.code(), time.Since(start))
+		st.observe()
 		return
 	}
 
 	svc.ServeHTTP(sw, r)
 
-	s.metrics.observe(svc.Name(), call.Operation, sw.code(), time.Since(start))
+	st.observe()
 	if !call.NoTrail && call.Operation != "" && call.Account != "" {
 		s.trail.Record(call)
 	}
-	s.log.Debug("request", "request_id", reqID, "service", svc.Name(), "operation", call.Operation,
-		"account", call.Account, "status", sw.code(), "error", call.ErrorCode, "duration", time.Since(start))
+	if s.log.Enabled(r.Context(), slog.LevelDebug) { // the arguments cost allocations
+		s.log.Debug("request", "request_id", reqID, "service", svc.Name(), "operation", call.Operation,
+			"account", call.Account, "status", sw.code(), "error", call.ErrorCode, "duration", time.Since(start))
+	}
+}
+
+// requestState is the front door's per-request state (one allocation).
+type requestState struct {
+	srv      *Server
+	start    time.Time
+	call     service.Call
+	sw       statusWriter
+	observed bool
+}
+
+// observe counts the request in the metrics, once: when its response is
+// complete (see statusWriter) or when the handler returns.
+func (st *requestState) observe() {
+	if st.observed {
+		return
+	}
+	st.observed = true
+	svc := st.call.Service
+	if svc == "" {
+		svc = "unknown"
+	}
+	st.srv.metrics.observe(svc, st.call.Operation, st.sw.code(), time.Since(st.start))
+}
+
+// respondEarly reports whether a complete response may be sent before
+// the handler returns, and does the bookkeeping a client may observe
+// first. Only calls without a trail record qualify: a call's trail record
+// is queued before its answer is sent, so that a client that flushes the
+// trail after an answer finds the call in it.
+func (st *requestState) respondEarly() bool {
+	if !st.call.NoTrail {
+		return false
+	}
+	st.observe()
+	return true
 }
 
 // routeError is an AWS-shaped answer for a request no service takes.
@@ -142,7 +194,7 @@ func (s *Server) route(r *http.Request) (service.Service, string, *routeError) {
 		return nil, "", &routeError{guessKind(r), notServed(scope.Service)}
 	}
 	// Unsigned: query Version, then host, then path.
-	if isForm(r) || r.URL.Query().Get("Action") != "" {
+	if isForm(r) || queryValue(r.URL.RawQuery, "Action", false) != "" {
 		vals := r.URL.Query()
 		if isForm(r) {
 			if v, err := protocol.ParseQuery(r); err == nil {
@@ -172,28 +224,79 @@ func (s *Server) route(r *http.Request) (service.Service, string, *routeError) {
 	return nil, "", &routeError{guessKind(r), &protocol.Error{Code: "MissingAuthenticationToken", Message: "Request is missing Authentication Token", Status: 403}}
 }
 
+// queryAction is the awsQuery Action of a request: the URL query's, else
+// the form body's ("" when the form is malformed, as protocol.ParseQuery
+// rejects it). The body is read into memory and r.Body replaced.
 func (s *Server) queryAction(r *http.Request) string {
-	if a := r.URL.Query().Get("Action"); a != "" {
+	if a := queryValue(r.URL.RawQuery, "Action", false); a != "" {
 		return a
 	}
 	if isForm(r) {
-		if v, err := protocol.ParseQuery(r); err == nil {
-			return v.Get("Action")
+		b, err := protocol.ReadBody(r, 0)
+		if err != nil {
+			return ""
 		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		return queryValue(string(b), "Action", true)
 	}
 	return ""
 }
+
+// queryValue is url.ParseQuery(raw) followed by Get(key), without
+// building the map: the first value of key, or "". Lenient, as
+// URL.Query: malformed pairs are skipped. Strict, as protocol.ParseQuery:
+// any malformed pair makes the whole query "".
+func queryValue(raw, key string, strict bool) string {
+	if !strings.Contains(raw, key) && strings.IndexByte(raw, '%') < 0 {
+		return "" // key cannot be there, even escaped
+	}
+	found, value := false, ""
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		var kerr, verr error
+		if strings.Contains(pair, ";") { // url.ParseQuery refuses semicolons
+			kerr = errors.New("semicolon")
+		} else if k, kerr = url.QueryUnescape(k); kerr == nil {
+			v, verr = url.QueryUnescape(v)
+		}
+		if kerr != nil || verr != nil {
+			if strict {
+				return ""
+			}
+			continue
+		}
+		if k == key && !found {
+			found, value = true, v
+		}
+	}
+	return value
+}
+
+// formType is the media type of awsQuery request bodies.
+const formType = "application/x-www-form-urlencoded"
 
 func isForm(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return false
 	}
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return ct == "application/x-www-form-urlencoded"
+	return isFormType(r.Header.Get("Content-Type"))
+}
+
+// isFormType reports whether the media type of a Content-Type value is
+// the form type, as mime.ParseMediaType reads it (case-insensitive,
+// parameters and surrounding space ignored), without parsing parameters.
+func isFormType(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), formType)
 }
 
 func guessKind(r *http.Request) protocol.Kind {
-	if isForm(r) || r.URL.Query().Get("Action") != "" {
+	if isForm(r) || queryValue(r.URL.RawQuery, "Action", false) != "" {
 		return protocol.AWSQuery
 	}
 	return protocol.AWSJSON11
@@ -224,7 +327,7 @@ func writeRouteError(w http.ResponseWriter, r *http.Request, e *routeError) {
 // authenticate verifies the request signature and fills in the caller.
 func (s *Server) authenticate(r *http.Request, svc service.Service, call *service.Call, op string) error {
 	if op != "" {
-		for _, u := range svc.Routes().Unsigned {
+		for _, u := range s.unsigned[svc.Name()] {
 			if u == op && r.Header.Get("Authorization") == "" {
 				call.Account = ""
 				return nil
@@ -259,7 +362,7 @@ func (s *Server) authenticate(r *http.Request, svc service.Service, call *servic
 	key, err := s.identity.Lookup(r.Context(), akid)
 	if errors.Is(err, identity.ErrExpired) {
 		e := &protocol.Error{Code: "ExpiredToken", Message: "The security token included in the request is expired", Status: 403}
-		if !isForm(r) && r.URL.Query().Get("Action") == "" {
+		if !isForm(r) && queryValue(r.URL.RawQuery, "Action", false) == "" {
 			e.Code, e.QueryCode = "ExpiredTokenException", "ExpiredToken"
 		}
 		return e
@@ -281,7 +384,7 @@ func authError(r *http.Request, e *sigv4.Error) *protocol.Error {
 	if pe.Status == 0 {
 		pe.Status = 403
 	}
-	if isForm(r) || r.URL.Query().Get("Action") != "" {
+	if isForm(r) || queryValue(r.URL.RawQuery, "Action", false) != "" {
 		return pe
 	}
 	switch e.Kind {
@@ -306,15 +409,27 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// statusWriter records the status code written.
+// statusWriter records the status code written. For calls that qualify
+// (requestState.respondEarly: no trail record), it flushes the response
+// as soon as the body declared by Content-Length is complete, so that the
+// client has it while the service and the front door finish (deferred
+// work, logs). Otherwise the response is sent when the handler returns.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// contentLength is the declared body length once the header is
+	// written (-1: none or unknown); written counts the body bytes.
+	contentLength, written int64
+	// req is the request's state (nil: never respond early).
+	req *requestState
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if code >= 200 {
+			w.contentLength = declaredLength(w.ResponseWriter.Header())
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -322,8 +437,29 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+		w.contentLength = declaredLength(w.ResponseWriter.Header())
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	if w.contentLength > 0 && n > 0 {
+		w.written += int64(n)
+		if w.written == w.contentLength && err == nil && w.req != nil && w.req.respondEarly() {
+			w.Flush()
+		}
+	}
+	return n, err
+}
+
+// declaredLength is the Content-Length of a response header, or -1.
+func declaredLength(h http.Header) int64 {
+	v := h["Content-Length"]
+	if len(v) != 1 {
+		return -1
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // Flush supports streaming responses.

@@ -51,6 +51,7 @@ type Server struct {
 	byName     map[string]service.Service
 	byVersion  map[string]service.Service
 	byEndpoint map[string]service.Service
+	unsigned   map[string][]string // service name → Routes().Unsigned
 
 	httpSrv *http.Server
 	ln      net.Listener
@@ -103,9 +104,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.byName = map[string]service.Service{}
 	s.byVersion = map[string]service.Service{}
 	s.byEndpoint = map[string]service.Service{}
+	s.unsigned = map[string][]string{}
 	for _, svc := range s.services {
 		s.byName[svc.Name()] = svc
 		rt := svc.Routes()
+		s.unsigned[svc.Name()] = rt.Unsigned
 		for _, p := range rt.TargetPrefixes {
 			s.byTarget[p] = svc
 		}

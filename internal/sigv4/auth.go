@@ -39,9 +39,18 @@ func parseAuthorization(h string) (authHeader, *Error) {
 	h = strings.TrimSpace(h)
 	alg, rest, _ := strings.Cut(h, " ")
 	a.algorithm = alg
-	for _, tok := range strings.FieldsFunc(rest, func(c rune) bool {
-		return c == ',' || c == ' ' || c == '\t'
-	}) {
+	// Tokens are separated by runs of ',', ' ' and '\t' (all ASCII, so a
+	// byte scan splits exactly as strings.FieldsFunc would, without a slice).
+	for rest != "" {
+		var tok string
+		if i := strings.IndexAny(rest, ", \t"); i >= 0 {
+			tok, rest = rest[:i], rest[i+1:]
+		} else {
+			tok, rest = rest, ""
+		}
+		if tok == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(tok, "=")
 		if !ok {
 			return a, newError(KindIncomplete, http.StatusBadRequest, "IncompleteSignature",
@@ -67,11 +76,19 @@ type credential struct {
 // parseCredential splits "AKID/YYYYMMDD/region/service/aws4_request". AWS
 // ignores trailing slashes; anything but exactly five elements is an error.
 func parseCredential(s string) (credential, bool) {
-	parts := strings.Split(strings.TrimRight(s, "/"), "/")
-	if len(parts) != 5 {
+	s = strings.TrimRight(s, "/")
+	var parts [5]string
+	for i := range 4 {
+		j := strings.IndexByte(s, '/')
+		if j < 0 {
+			return credential{}, false
+		}
+		parts[i], s = s[:j], s[j+1:]
+	}
+	if strings.IndexByte(s, '/') >= 0 {
 		return credential{}, false
 	}
-	return credential{parts[0], parts[1], parts[2], parts[3], parts[4]}, true
+	return credential{parts[0], parts[1], parts[2], parts[3], s}, true
 }
 
 // splitSignedHeaders splits "a;b;c", dropping empty names.

@@ -57,11 +57,13 @@ func bufferBody(r *http.Request, max int64) (string, error) {
 		return "", newError(KindBodyTooLarge, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			fmt.Sprintf("Request body of %d bytes exceeds the maximum of %d bytes.", r.ContentLength, max))
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	// One allocation when Content-Length is right: room for the body and
+	// one more byte, so that EOF is seen without growing.
+	size := int64(512)
+	if r.ContentLength >= 0 {
+		size = r.ContentLength + 1
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, max+1))
+	buf, err := readAtMost(r.Body, make([]byte, 0, size), max+1)
 	closeErr := r.Body.Close()
 	if err != nil {
 		return "", fmt.Errorf("sigv4: read body: %w", err)
@@ -69,15 +71,44 @@ func bufferBody(r *http.Request, max int64) (string, error) {
 	if closeErr != nil {
 		return "", fmt.Errorf("sigv4: close body: %w", closeErr)
 	}
-	if n > max {
+	if int64(len(buf)) > max {
 		return "", newError(KindBodyTooLarge, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
 			fmt.Sprintf("Request body exceeds the maximum of %d bytes.", max))
 	}
-	sum := sha256.Sum256(buf.Bytes())
-	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }
-	return hex.EncodeToString(sum[:]), nil
+	sum := sha256.Sum256(buf)
+	body := &bufferedBody{}
+	body.Reset(buf)
+	r.Body = body
+	var hexSum [2 * sha256.Size]byte
+	hex.Encode(hexSum[:], sum[:])
+	return string(hexSum[:]), nil
 }
+
+// readAtMost appends to buf what rd yields until EOF or until buf holds
+// limit bytes.
+func readAtMost(rd io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		end := min(int64(cap(buf)), limit)
+		n, err := rd.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// bufferedBody is a request body read into memory.
+type bufferedBody struct{ bytes.Reader }
+
+// Close implements io.Closer.
+func (*bufferedBody) Close() error { return nil }
 
 // hashingBody hashes the body as it is read and, at EOF, fails with
 // XAmzContentSHA256Mismatch when the digest differs from the declared one.

@@ -51,32 +51,46 @@ func unreserved(c byte) bool {
 
 const upperhex = "0123456789ABCDEF"
 
-// awsEncode appends s URI-encoded the AWS way: every byte except the
+// appendAWSEncode appends s URI-encoded the AWS way: every byte except the
 // unreserved set (and '/', when keepSlash) becomes %XX with upper-case hex.
-func awsEncode(b *strings.Builder, s string, keepSlash bool) {
+func appendAWSEncode(dst []byte, s string, keepSlash bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) || keepSlash && c == '/' {
-			b.WriteByte(c)
+			dst = append(dst, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperhex[c>>4])
-		b.WriteByte(upperhex[c&15])
+		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
 	}
+	return dst
 }
 
+// encodedAsIs reports whether AWS URI encoding leaves s unchanged.
+func encodedAsIs(s string, keepSlash bool) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !unreserved(c) && !(keepSlash && c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// encodeString returns s URI-encoded the AWS way (s itself when nothing
+// needs encoding).
 func encodeString(s string, keepSlash bool) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/4)
-	awsEncode(&b, s, keepSlash)
-	return b.String()
+	if encodedAsIs(s, keepSlash) {
+		return s
+	}
+	return string(appendAWSEncode(make([]byte, 0, len(s)+len(s)/2), s, keepSlash))
 }
 
 // normalizePath removes "." and ".." segments and empty segments (repeated
 // slashes), keeping a trailing slash, as the SigV4 test suite's normalized
 // cases require ("//example//" → "/example/", "/example/.." → "/").
 func normalizePath(p string) string {
+	if isNormalPath(p) {
+		return p
+	}
 	if p == "" {
 		return "/"
 	}
@@ -102,6 +116,27 @@ func normalizePath(p string) string {
 	return res
 }
 
+// isNormalPath reports whether normalizePath(p) == p: p starts with '/'
+// and has no empty, "." or ".." segment except an empty last one (a
+// trailing slash).
+func isNormalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	for i := 1; i < len(p); {
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			j = len(p) - i
+		}
+		seg := p[i : i+j]
+		if seg == "." || seg == ".." || seg == "" && i+j < len(p) {
+			return false
+		}
+		i += j + 1
+	}
+	return true
+}
+
 // canonicalPaths returns the canonical URI candidates for the wire path, the
 // service's own rule first.
 //
@@ -113,31 +148,34 @@ func normalizePath(p string) string {
 // Every other service signs the normalized path encoded twice (the wire form
 // encoded again), per the SigV4 spec and test suite; the unnormalized form is
 // the fallback, because some SDKs (aws-sdk-go-v2 among them) do not normalize.
-func canonicalPaths(service, wirePath string) []string {
+func canonicalPaths(dst []string, service, wirePath string) []string {
 	if service == "s3" {
-		var b strings.Builder
+		var b []byte
 		for i, seg := range strings.Split(wirePath, "/") {
 			if i > 0 {
-				b.WriteByte('/')
+				b = append(b, '/')
 			}
 			dec, err := url.PathUnescape(seg)
 			if err != nil {
 				dec = seg
 			}
-			awsEncode(&b, dec, false)
+			b = appendAWSEncode(b, dec, false)
 		}
-		primary := b.String()
+		primary := string(b)
 		if primary != wirePath {
-			return []string{primary, wirePath}
+			return append(dst, primary, wirePath)
 		}
-		return []string{primary}
+		return append(dst, primary)
 	}
 	primary := encodeString(normalizePath(wirePath), true)
-	alt := encodeString(wirePath, true)
-	if alt != primary {
-		return []string{primary, alt}
+	alt := primary
+	if !isNormalPath(wirePath) {
+		alt = encodeString(wirePath, true)
 	}
-	return []string{primary}
+	if alt != primary {
+		return append(dst, primary, alt)
+	}
+	return append(dst, primary)
 }
 
 // queryParam is one decoded query parameter.
@@ -187,6 +225,9 @@ func lookupQuery(params []queryParam, key string) (string, bool) {
 // canonicalQuery encodes and sorts the parameters (by encoded key, then
 // encoded value), leaving out the keys in skip.
 func canonicalQuery(params []queryParam, skip ...string) string {
+	if len(params) == 0 {
+		return ""
+	}
 	type kv struct{ k, v string }
 	enc := make([]kv, 0, len(params))
 next:
@@ -216,36 +257,94 @@ next:
 	return b.String()
 }
 
-// headerValues returns the values of a signed header as the client sent them.
-// net/http moves Host, and on the client side Content-Length and
-// Transfer-Encoding, out of r.Header; they are read back from the request.
-func headerValues(r *http.Request, host, name string) []string {
-	switch strings.ToLower(name) {
-	case "host":
-		return []string{host}
-	case "content-length":
-		if v := r.Header.Values("Content-Length"); len(v) > 0 {
-			return v
+// appendHeaderValues appends the values of a signed header as the client
+// sent them, comma-separated, each trimmed (appendTrimmed). net/http moves
+// Host, and on the client side Content-Length and Transfer-Encoding, out of
+// r.Header; they are read back from the request.
+func appendHeaderValues(dst []byte, r *http.Request, host, name string) []byte {
+	var vals []string
+	switch {
+	case asciiEqualFold(name, "host"):
+		return appendTrimmed(dst, host)
+	case asciiEqualFold(name, "content-length"):
+		if vals = r.Header["Content-Length"]; len(vals) == 0 {
+			if r.ContentLength >= 0 {
+				return strconv.AppendInt(dst, r.ContentLength, 10)
+			}
+			return dst
 		}
-		if r.ContentLength >= 0 {
-			return []string{strconv.FormatInt(r.ContentLength, 10)}
+	case asciiEqualFold(name, "transfer-encoding"):
+		if vals = r.Header["Transfer-Encoding"]; len(vals) == 0 {
+			return appendTrimmed(dst, strings.Join(r.TransferEncoding, ","))
 		}
-		return nil
-	case "transfer-encoding":
-		if v := r.Header.Values("Transfer-Encoding"); len(v) > 0 {
-			return v
-		}
-		if len(r.TransferEncoding) > 0 {
-			return []string{strings.Join(r.TransferEncoding, ",")}
-		}
-		return nil
+	default:
+		vals = headerLookup(r.Header, name)
 	}
-	return r.Header.Values(name)
+	for i, v := range vals {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendTrimmed(dst, v)
+	}
+	return dst
 }
 
-// writeTrimmed appends v with leading and trailing whitespace removed and
+// asciiEqualFold reports whether s and lower (lower-case ASCII) are equal
+// ignoring ASCII case, as strings.ToLower(s) == lower is for ASCII s.
+func asciiEqualFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// headerLookup is h.Values(name) without allocating: the canonical form of
+// name (textproto.CanonicalMIMEHeaderKey's rule) is built on the stack. A
+// name that is not a valid token, or a long one, takes h.Values.
+func headerLookup(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !tokenByte(c) {
+			return h.Values(name)
+		}
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	return h[string(buf[:len(name)])]
+}
+
+// tokenByte reports whether c may appear in a header field name (RFC 9110
+// token characters).
+func tokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// appendTrimmed appends v with leading and trailing whitespace removed and
 // runs of spaces collapsed to one.
-func writeTrimmed(b *strings.Builder, v string) {
+func appendTrimmed(dst []byte, v string) []byte {
 	v = strings.TrimSpace(v)
 	space := false
 	for i := 0; i < len(v); i++ {
@@ -258,53 +357,49 @@ func writeTrimmed(b *strings.Builder, v string) {
 		} else {
 			space = false
 		}
-		b.WriteByte(c)
+		dst = append(dst, c)
 	}
+	return dst
 }
 
-// canonicalHeaders builds the canonical header block for the client's
-// SignedHeaders list, in the client's order, each line "name:values\n".
-func canonicalHeaders(r *http.Request, host string, signed []string) string {
-	var b strings.Builder
+// appendCanonicalHeaders appends the canonical header block for the
+// client's SignedHeaders list, in the client's order, each line
+// "name:values\n".
+func appendCanonicalHeaders(dst []byte, r *http.Request, host string, signed []string) []byte {
 	for _, name := range signed {
-		b.WriteString(name)
-		b.WriteByte(':')
-		for i, v := range headerValues(r, host, name) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeTrimmed(&b, v)
-		}
-		b.WriteByte('\n')
+		dst = append(dst, name...)
+		dst = append(dst, ':')
+		dst = appendHeaderValues(dst, r, host, name)
+		dst = append(dst, '\n')
 	}
-	return b.String()
+	return dst
 }
 
-// canonicalRequest joins the parts of the canonical request.
-func canonicalRequest(method, path, query, headers, signedHeaders, payloadHash string) string {
-	var b strings.Builder
-	b.Grow(len(method) + len(path) + len(query) + len(headers) + len(signedHeaders) + len(payloadHash) + 5)
-	b.WriteString(method)
-	b.WriteByte('\n')
-	b.WriteString(path)
-	b.WriteByte('\n')
-	b.WriteString(query)
-	b.WriteByte('\n')
-	b.WriteString(headers)
-	b.WriteByte('\n')
-	b.WriteString(signedHeaders)
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+// appendCanonicalRequest appends the canonical request: method, path,
+// query, the canonical header block, the SignedHeaders list and the
+// payload hash, newline-separated.
+func appendCanonicalRequest(dst []byte, method, path, query string, headers []byte, signedHeaders, payloadHash string) []byte {
+	dst = append(dst, method...)
+	dst = append(dst, '\n')
+	dst = append(dst, path...)
+	dst = append(dst, '\n')
+	dst = append(dst, query...)
+	dst = append(dst, '\n')
+	dst = append(dst, headers...)
+	dst = append(dst, '\n')
+	dst = append(dst, signedHeaders...)
+	dst = append(dst, '\n')
+	return append(dst, payloadHash...)
 }
 
 // stripDefaultPort returns host without a trailing ":80" or ":443", which
 // most SDKs drop before signing while some HTTP clients still send it.
 func stripDefaultPort(host string) string {
-	for _, p := range []string{":80", ":443"} {
-		if strings.HasSuffix(host, p) {
-			return strings.TrimSuffix(host, p)
-		}
+	if h, ok := strings.CutSuffix(host, ":80"); ok {
+		return h
+	}
+	if h, ok := strings.CutSuffix(host, ":443"); ok {
+		return h
 	}
 	return host
 }

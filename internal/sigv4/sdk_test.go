@@ -534,8 +534,14 @@ func TestKeyCache(t *testing.T) {
 	want := "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
 	for i := 0; i < 2; i++ {
 		k := c.get(keyCacheKey{"AKIDEXAMPLE", "20150830", "us-east-1", "iam"}, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-		if got := hex.EncodeToString(k); got != want {
+		if got := hex.EncodeToString(k.key); got != want {
 			t.Fatalf("derived key = %s, want %s", got, want)
+		}
+		// The entry's pooled HMAC state gives the plain HMAC every time.
+		for _, msg := range []string{"a", "string to sign", ""} {
+			if got, want := k.mac(nil, []byte(msg)), hmacSHA256(k.key, msg); !bytes.Equal(got, want) {
+				t.Fatalf("pooled mac(%q) = %x, want %x", msg, got, want)
+			}
 		}
 	}
 }

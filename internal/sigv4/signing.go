@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"hash"
 	"sync"
+	"time"
 )
 
 // keyCacheSize bounds the derived-key cache. A key is valid for one day,
@@ -14,28 +16,46 @@ const keyCacheSize = 512
 
 type keyCacheKey struct{ accessKeyID, date, region, service string }
 
-type keyCacheEntry struct {
+// keyEntry is a derived signing key and a pool of HMAC states keyed with
+// it (an HMAC reset to its keyed state costs no allocation and no key
+// schedule).
+type keyEntry struct {
 	secret string // the secret the key was derived from (a rotated secret misses)
 	key    []byte
+	macs   sync.Pool
+}
+
+// mac appends HMAC-SHA256(key, data) to dst.
+func (e *keyEntry) mac(dst, data []byte) []byte {
+	h, _ := e.macs.Get().(hash.Hash)
+	if h == nil {
+		h = hmac.New(sha256.New, e.key)
+	} else {
+		h.Reset()
+	}
+	h.Write(data)
+	dst = h.Sum(dst)
+	e.macs.Put(h)
+	return dst
 }
 
 // keyCache caches derived signing keys. When full, an arbitrary entry is
 // evicted (map iteration order), which is enough for a bound on memory.
 type keyCache struct {
 	mu sync.Mutex
-	m  map[keyCacheKey]keyCacheEntry
+	m  map[keyCacheKey]*keyEntry
 }
 
-func (c *keyCache) get(k keyCacheKey, secret string) []byte {
+func (c *keyCache) get(k keyCacheKey, secret string) *keyEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
-	if ok && subtle.ConstantTimeCompare([]byte(e.secret), []byte(secret)) == 1 {
-		return e.key
+	if ok && equalConstantTime(e.secret, secret) {
+		return e
 	}
-	key := deriveKey(secret, k.date, k.region, k.service)
+	e = &keyEntry{secret: secret, key: deriveKey(secret, k.date, k.region, k.service)}
 	if c.m == nil {
-		c.m = make(map[keyCacheKey]keyCacheEntry)
+		c.m = make(map[keyCacheKey]*keyEntry)
 	}
 	if !ok && len(c.m) >= keyCacheSize {
 		for old := range c.m {
@@ -43,8 +63,22 @@ func (c *keyCache) get(k keyCacheKey, secret string) []byte {
 			break
 		}
 	}
-	c.m[k] = keyCacheEntry{secret: secret, key: key}
-	return key
+	c.m[k] = e
+	return e
+}
+
+// equalConstantTime is subtle.ConstantTimeCompare for strings and byte
+// slices, without converting between them: false at once for different lengths,
+// otherwise the time does not depend on the contents.
+func equalConstantTime[A, B ~string | ~[]byte](a A, b B) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
 }
 
 func (c *keyCache) len() int {
@@ -72,9 +106,51 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// stringToSign builds the SigV4 string to sign.
-func stringToSign(amzDate, scope, canonical string) string {
-	return algorithm + "\n" + amzDate + "\n" + scope + "\n" + sha256Hex(canonical)
+// appendStringToSign appends the SigV4 string to sign of a canonical
+// request: algorithm, date, credential scope and the canonical request's
+// hex SHA-256, newline-separated.
+func appendStringToSign(dst []byte, amzDate string, c credential, canonical []byte) []byte {
+	dst = append(dst, algorithm+"\n"...)
+	dst = append(dst, amzDate...)
+	dst = append(dst, '\n')
+	dst = append(dst, c.date...)
+	dst = append(dst, '/')
+	dst = append(dst, c.region...)
+	dst = append(dst, '/')
+	dst = append(dst, c.service...)
+	dst = append(dst, "/"+scopeTerm+"\n"...)
+	sum := sha256.Sum256(canonical)
+	return hex.AppendEncode(dst, sum[:])
+}
+
+// parseAmzDate parses an ISO 8601 basic-format UTC time
+// ("20060102T150405Z") as time.Parse(amzDateFormat, s) does, without its
+// general layout machinery for well-formed input.
+func parseAmzDate(s string) (time.Time, error) {
+	if len(s) == len(amzDateFormat) && s[8] == 'T' && s[15] == 'Z' {
+		num := func(i, j int) int {
+			n := 0
+			for ; i < j; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return -1
+				}
+				n = n*10 + int(c-'0')
+			}
+			return n
+		}
+		y, mo, d := num(0, 4), num(4, 6), num(6, 8)
+		h, mi, sec := num(9, 11), num(11, 13), num(13, 15)
+		if y >= 0 && mo >= 0 && d >= 0 && h >= 0 && mi >= 0 && sec >= 0 {
+			t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
+			// Out-of-range fields normalise to another date; time.Parse
+			// rejects them (below).
+			if t.Year() == y && int(t.Month()) == mo && t.Day() == d && t.Hour() == h && t.Minute() == mi && t.Second() == sec {
+				return t, nil
+			}
+		}
+	}
+	return time.Parse(amzDateFormat, s)
 }
 
 // sign returns the hex HMAC-SHA256 of s under key.

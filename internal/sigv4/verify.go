@@ -2,13 +2,14 @@ package sigv4
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/subtle"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -51,7 +52,14 @@ type Verifier struct {
 	// which it returns false. If nil, any region is accepted.
 	ValidRegion func(region string) bool
 
-	keys keyCache
+	keys    keyCache
+	scratch sync.Pool // *scratch
+}
+
+// scratch holds the buffers one verification builds its canonical
+// requests and strings to sign in.
+type scratch struct {
+	headers, cr, sts []byte
 }
 
 // Scope is what the Authorization header or X-Amz-Credential says, parsed
@@ -205,7 +213,7 @@ func (v *Verifier) headerParams(r *http.Request, authz string, now time.Time) (s
 	var t time.Time
 	var perr2 error
 	if amzDate != "" {
-		t, perr2 = time.Parse(amzDateFormat, amzDate)
+		t, perr2 = parseAmzDate(amzDate)
 		sp.amzDate = amzDate
 	} else {
 		t, perr2 = http.ParseTime(date)
@@ -253,7 +261,7 @@ func (v *Verifier) presignParams(params []queryParam, now time.Time) (sigParams,
 	if sp.algorithm != algorithm {
 		return sigParams{}, unsupportedAlgorithm(sp.algorithm)
 	}
-	t, err := time.Parse(amzDateFormat, sp.amzDate)
+	t, err := parseAmzDate(sp.amzDate)
 	if err != nil {
 		return sigParams{}, badDate(sp.amzDate)
 	}
@@ -345,50 +353,60 @@ func (v *Verifier) verifyCommon(r *http.Request, sp sigParams, wirePath string, 
 	}
 
 	key := v.keys.get(keyCacheKey{cred.accessKeyID, cred.date, cred.region, cred.service}, creds.SecretAccessKey)
-	scope := cred.date + "/" + cred.region + "/" + cred.service + "/" + scopeTerm
 	host := r.Host
 	if host == "" && r.URL != nil {
 		host = r.URL.Host
 	}
-	hosts := []string{host}
+	// Candidate canonical forms (host with and without a default port, the
+	// service's path rule and its fallback, the presign token variant),
+	// tried in order until one matches.
+	var hostBuf, pathBuf, queryBuf [2]string
+	hosts := append(hostBuf[:0], host)
 	if h := stripDefaultPort(host); h != host {
 		hosts = append(hosts, h)
 	}
-	paths := canonicalPaths(cred.service, wirePath)
-	queries := []string{canonicalQuery(params, presignSkip(sp.presigned)...)}
+	paths := canonicalPaths(pathBuf[:0], cred.service, wirePath)
+	queries := append(queryBuf[:0], canonicalQuery(params, presignSkip(sp.presigned)...))
 	if _, tok := lookupQuery(params, qSecurityToken); tok && sp.presigned {
 		// Some signers add the token after signing (the test suite's
 		// post-sts-header-after case); accept that form too.
 		queries = append(queries, canonicalQuery(params, qSignature, qSecurityToken))
 	}
-	var firstCR, firstSTS string
+	sc, _ := v.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer v.scratch.Put(sc)
+	build := func(h, p, q string, rebuildHeaders bool) {
+		if rebuildHeaders {
+			sc.headers = appendCanonicalHeaders(sc.headers[:0], r, h, signed)
+		}
+		sc.cr = appendCanonicalRequest(sc.cr[:0], r.Method, p, q, sc.headers, sp.signedHeaders, payload)
+		sc.sts = appendStringToSign(sc.sts[:0], sp.amzDate, cred, sc.cr)
+	}
 	matched := false
-	provided := []byte(sp.signature)
+	var mac [sha256.Size]byte
+	var macHex [2 * sha256.Size]byte
+search:
 	for _, h := range hosts {
-		headers := canonicalHeaders(r, h, signed)
+		fresh := true
 		for _, p := range paths {
 			for _, q := range queries {
-				cr := canonicalRequest(r.Method, p, q, headers, sp.signedHeaders, payload)
-				sts := stringToSign(sp.amzDate, scope, cr)
-				if firstCR == "" {
-					firstCR, firstSTS = cr, sts
-				}
-				if hmac.Equal([]byte(sign(key, sts)), provided) {
+				build(h, p, q, fresh)
+				fresh = false
+				hex.Encode(macHex[:], key.mac(mac[:0], sc.sts))
+				if equalConstantTime(macHex[:], sp.signature) {
 					matched = true
-					break
+					break search
 				}
 			}
-			if matched {
-				break
-			}
-		}
-		if matched {
-			break
 		}
 	}
 	if !matched {
+		// Report the first candidate, the service's own canonical form.
+		build(hosts[0], paths[0], queries[0], true)
 		e := newError(KindSignatureMismatch, http.StatusForbidden, "SignatureDoesNotMatch", msgSignatureMismatch)
-		e.AccessKeyID, e.CanonicalRequest, e.StringToSign, e.SignatureProvided = cred.accessKeyID, firstCR, firstSTS, sp.signature
+		e.AccessKeyID, e.CanonicalRequest, e.StringToSign, e.SignatureProvided = cred.accessKeyID, string(sc.cr), string(sc.sts), sp.signature
 		return nil, e
 	}
 
@@ -396,7 +414,7 @@ func (v *Verifier) verifyCommon(r *http.Request, sp sigParams, wirePath string, 
 	if token == "" {
 		token, _ = lookupQuery(params, qSecurityToken)
 	}
-	if subtle.ConstantTimeCompare([]byte(token), []byte(creds.SessionToken)) != 1 {
+	if !equalConstantTime(token, creds.SessionToken) {
 		e := newError(KindInvalidToken, http.StatusForbidden, "InvalidClientTokenId", msgInvalidToken)
 		e.AccessKeyID = cred.accessKeyID
 		return nil, e
@@ -414,7 +432,7 @@ func (v *Verifier) verifyCommon(r *http.Request, sp sigParams, wirePath string, 
 		Expires:       sp.expires,
 		PayloadHash:   payload,
 		Signature:     sp.signature,
-		signingKey:    key,
+		signingKey:    key.key,
 	}, nil
 }
 
