@@ -310,6 +310,10 @@ type cgroupEnv struct {
 	dir string
 	fd  int // v2: the open directory; -1 for v1
 	v1  bool
+
+	peakMu  sync.Mutex
+	peakFD  int // the open peak file, re-read with pread; 0: not open yet
+	peakBuf [32]byte
 }
 
 // pidsMax mirrors Lambda's limit of 1024 processes/threads per environment.
@@ -346,11 +350,22 @@ func (c *cgroupEnv) peakKB() int64 {
 	if c.v1 {
 		name = "memory.max_usage_in_bytes"
 	}
-	b, err := os.ReadFile(filepath.Join(c.dir, name))
-	if err != nil {
+	// The file is opened once and re-read in place: the sample runs after
+	// every invocation, and an open+read+close costs several times a pread.
+	c.peakMu.Lock()
+	defer c.peakMu.Unlock()
+	if c.peakFD == 0 {
+		fd, err := syscall.Open(filepath.Join(c.dir, name), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return 0
+		}
+		c.peakFD = fd + 1 // stored +1 so that the zero value means "not open"
+	}
+	m, err := syscall.Pread(c.peakFD-1, c.peakBuf[:], 0)
+	if err != nil || m <= 0 {
 		return 0
 	}
-	n, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	n, _ := strconv.ParseInt(strings.TrimSpace(string(c.peakBuf[:m])), 10, 64)
 	return n / 1024
 }
 
@@ -400,6 +415,12 @@ func (c *cgroupEnv) join(pid int) error {
 // that left the environment's process group and, without a PID namespace,
 // its process tree).
 func (c *cgroupEnv) remove() error {
+	c.peakMu.Lock()
+	if c.peakFD > 0 {
+		_ = syscall.Close(c.peakFD - 1)
+		c.peakFD = 0
+	}
+	c.peakMu.Unlock()
 	if c.fd >= 0 {
 		_ = syscall.Close(c.fd)
 		c.fd = -1
