@@ -110,7 +110,9 @@ func FuzzVerify(f *testing.F) {
 		if res.AccessKeyID == "" && res.Credentials.AccessKeyID == "" {
 			t.Fatalf("verified without a key: %+v", res)
 		}
-		if _, err := io.Copy(io.Discard, r.Body); err != nil && !errors.As(err, &e) {
+		// A body cut short by the transport (Content-Length larger than
+		// what arrived) is a transport error, not a signing one.
+		if _, err := io.Copy(io.Discard, r.Body); err != nil && !errors.As(err, &e) && !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("body read: %v", err)
 		}
 	})
