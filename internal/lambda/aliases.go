@@ -144,7 +144,7 @@ func (s *Service) createAlias(w http.ResponseWriter, r *http.Request, call *serv
 	if in.Description != nil {
 		a.Description = *in.Description
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsAliases, ref.key()+"/"+in.Name, a, storage.MustNotExist); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsAliases, ref.key()+"/"+in.Name, a, storage.MustNotExist); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("Alias already exists: %s", ref.arn()+":"+in.Name)
 		}
@@ -163,10 +163,9 @@ func (s *Service) getAlias(w http.ResponseWriter, r *http.Request, call *service
 	if _, _, err := s.loadFunction(r.Context(), ref); err != nil {
 		return err
 	}
-	a, _, err := getJSON[aliasRecord](r.Context(), s.deps.Meta, nsAliases, ref.key()+"/"+name)
-	if errors.Is(err, storage.ErrNotFound) {
+	a, _, err := loadJSON[aliasRecord](r.Context(), s.deps.Meta, nsAliases, ref.key()+"/"+name, func() error {
 		return errNotFound("Cannot find alias arn: %s", ref.arn()+":"+name)
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -190,10 +189,9 @@ func (s *Service) updateAlias(w http.ResponseWriter, r *http.Request, call *serv
 	if _, _, err := s.loadFunction(ctx, ref); err != nil {
 		return err
 	}
-	a, ver, err := getJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/"+name)
-	if errors.Is(err, storage.ErrNotFound) {
+	a, ver, err := loadJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/"+name, func() error {
 		return errNotFound("Alias not found: %s", ref.arn()+":"+name)
-	}
+	})
 	if err != nil {
 		return err
 	}
@@ -219,7 +217,7 @@ func (s *Service) updateAlias(w http.ResponseWriter, r *http.Request, call *serv
 		a.Weights = wts
 	}
 	a.RevisionID = s.deps.IDs.UUID()
-	if _, err := putJSON(ctx, s.deps.Meta, nsAliases, ref.key()+"/"+name, a, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsAliases, ref.key()+"/"+name, a, ver); err != nil {
 		return err
 	}
 	s.prov.aliasMoved(ref, name)

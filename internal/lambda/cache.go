@@ -2,9 +2,7 @@ package lambda
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -90,13 +88,9 @@ func hotJSON[T any](ctx context.Context, c *cachingMeta, ns, key string) (T, int
 			return v, e.ver, nil
 		}
 	}
-	var v T
-	rec, err := c.Meta.Get(ctx, ns, key)
+	v, ver, err := getJSON[T](ctx, c.Meta, ns, key)
 	if err != nil {
 		return v, 0, err
-	}
-	if err := json.Unmarshal(rec.Value, &v); err != nil {
-		return v, 0, fmt.Errorf("lambda: decode %s %s: %w", ns, key, err)
 	}
 	c.mu.Lock()
 	// A write that raced with this read bumped gen: do not cache what may
@@ -105,10 +99,10 @@ func hotJSON[T any](ctx context.Context, c *cachingMeta, ns, key string) (T, int
 		if len(c.entries) >= hotCacheMax {
 			clear(c.entries)
 		}
-		c.entries[k] = hotEntry{val: v, ver: rec.Version, at: time.Now()}
+		c.entries[k] = hotEntry{val: v, ver: ver, at: time.Now()}
 	}
 	c.mu.Unlock()
-	return v, rec.Version, nil
+	return v, ver, nil
 }
 
 // Invalidate drops every cached function record, so that changes made to
@@ -160,9 +154,7 @@ func (s *Service) resolveHot(ctx context.Context, ref fnRef) (resolved, error) {
 }
 
 func (s *Service) loadVersionHot(ctx context.Context, ref fnRef, version string) (fnConfig, error) {
-	var n int
-	fmt.Sscan(version, &n)
-	c, _, err := hotJSON[fnConfig](ctx, s.meta, nsVersions, ref.key()+"/"+versionKey(n))
+	c, _, err := hotJSON[fnConfig](ctx, s.meta, nsVersions, versionRecordKey(ref, version))
 	if errors.Is(err, storage.ErrNotFound) {
 		return c, errFunctionNotFound(ref.arn() + ":" + version)
 	}

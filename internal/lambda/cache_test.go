@@ -17,7 +17,7 @@ func TestHotCacheInvalidation(t *testing.T) {
 	ctx := context.Background()
 	m := newCachingMeta(st.Meta())
 	put := func(v string) {
-		if _, err := putJSON(ctx, m, nsFunctions, "k", map[string]string{"v": v}, storage.AnyVersion); err != nil {
+		if _, err := storage.PutJSON(ctx, m, nsFunctions, "k", map[string]string{"v": v}, storage.AnyVersion); err != nil {
 			t.Fatal(err)
 		}
 	}

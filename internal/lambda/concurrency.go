@@ -193,7 +193,7 @@ func (s *Service) putConcurrency(w http.ResponseWriter, r *http.Request, call *s
 			Message: " ReservedConcurrentExecutions  " + itoa(v) + " should not be lower than function's total provisioned concurrency [" + itoa(prov) + "]."}
 	}
 	fn.Reserved = &v
-	if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The operation cannot be performed at this time. An update is in progress for resource: %s", ref.arn())
 		}
@@ -204,17 +204,34 @@ func (s *Service) putConcurrency(w http.ResponseWriter, r *http.Request, call *s
 	return nil
 }
 
-func (s *Service) getConcurrency(w http.ResponseWriter, r *http.Request, call *service.Call) error {
+// unqualifiedRef is the function the request names, which must not be
+// qualified.
+func (s *Service) unqualifiedRef(r *http.Request, call *service.Call) (fnRef, error) {
 	ref, err := s.fnRefFrom(r, call, false)
 	if err != nil {
-		return err
+		return ref, err
 	}
-	if err := s.unqualifiedOnly(ref); err != nil {
-		return err
-	}
-	fn, _, err := s.loadFunction(r.Context(), ref)
+	return ref, s.unqualifiedOnly(ref)
+}
+
+// loadLatest is loadFunction for operations on $LATEST: any failure is
+// ResourceNotFoundException naming it.
+func (s *Service) loadLatest(ctx context.Context, ref fnRef) (fnRecord, int64, error) {
+	fn, ver, err := s.loadFunction(ctx, ref)
 	if err != nil {
-		return errFunctionNotFound(ref.arn() + ":" + latest)
+		return fn, 0, errFunctionNotFound(ref.arn() + ":" + latest)
+	}
+	return fn, ver, nil
+}
+
+func (s *Service) getConcurrency(w http.ResponseWriter, r *http.Request, call *service.Call) error {
+	ref, err := s.unqualifiedRef(r, call)
+	if err != nil {
+		return err
+	}
+	fn, _, err := s.loadLatest(r.Context(), ref)
+	if err != nil {
+		return err
 	}
 	if fn.Reserved == nil {
 		s.codec.WriteJSON(w, http.StatusOK, map[string]any{})
@@ -225,22 +242,19 @@ func (s *Service) getConcurrency(w http.ResponseWriter, r *http.Request, call *s
 }
 
 func (s *Service) deleteConcurrency(w http.ResponseWriter, r *http.Request, call *service.Call) error {
-	ref, err := s.fnRefFrom(r, call, false)
+	ref, err := s.unqualifiedRef(r, call)
 	if err != nil {
-		return err
-	}
-	if err := s.unqualifiedOnly(ref); err != nil {
 		return err
 	}
 	ctx := r.Context()
 	unlock := s.lockFn(ref)
 	defer unlock()
-	fn, ver, err := s.loadFunction(ctx, ref)
+	fn, ver, err := s.loadLatest(ctx, ref)
 	if err != nil {
-		return errFunctionNotFound(ref.arn() + ":" + latest)
+		return err
 	}
 	fn.Reserved = nil
-	if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		return err
 	}
 	s.conc.setReserved(ref, nil)

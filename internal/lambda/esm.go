@@ -186,7 +186,7 @@ func (s *Service) createESM(w http.ResponseWriter, r *http.Request, call *servic
 			return errConflict("An event source mapping with SQS arn (\" %s \") and function (\" %s \") already exists. Please update or delete the existing mapping with UUID %s", src, e.FunctionArn, x.UUID)
 		}
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsESM, e.key(), e, storage.MustNotExist); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsESM, e.key(), e, storage.MustNotExist); err != nil {
 		return err
 	}
 	s.esm.refresh(e)
@@ -195,11 +195,9 @@ func (s *Service) createESM(w http.ResponseWriter, r *http.Request, call *servic
 }
 
 func (s *Service) loadESM(ctx context.Context, call *service.Call, id string) (esmRecord, int64, error) {
-	e, v, err := getJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/"+id)
-	if errors.Is(err, storage.ErrNotFound) {
-		return e, 0, errNotFound("The resource you requested does not exist.")
-	}
-	return e, v, err
+	return loadJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/"+id, func() error {
+		return errNotFound("The resource you requested does not exist.")
+	})
 }
 
 func (s *Service) getESM(w http.ResponseWriter, r *http.Request, call *service.Call) error {
@@ -225,7 +223,7 @@ func (s *Service) updateESM(w http.ResponseWriter, r *http.Request, call *servic
 		return err
 	}
 	e.Modified = call.Time
-	if _, err := putJSON(ctx, s.deps.Meta, nsESM, e.key(), e, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsESM, e.key(), e, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The operation cannot be performed at this time. The event source mapping is being updated.")
 		}

@@ -185,10 +185,9 @@ func (s *Service) writeEventConfig(w http.ResponseWriter, r *http.Request, call 
 	e := eventConfig{Qualifier: ref.Qualifier}
 	ver := storage.AnyVersion
 	if merge {
-		old, v, err := getJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, key)
-		if errors.Is(err, storage.ErrNotFound) {
+		old, v, err := loadJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, key, func() error {
 			return errNotFound("The function %s doesn't have an EventInvokeConfig", ref.qualifiedARN())
-		}
+		})
 		if err != nil {
 			return err
 		}
@@ -198,7 +197,7 @@ func (s *Service) writeEventConfig(w http.ResponseWriter, r *http.Request, call 
 		return err
 	}
 	e.Modified = call.Time
-	if _, err := putJSON(ctx, s.deps.Meta, nsEventConfig, key, e, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsEventConfig, key, e, ver); err != nil {
 		return err
 	}
 	s.codec.WriteJSON(w, http.StatusOK, e.wire(ref))
@@ -219,10 +218,9 @@ func (s *Service) getEventInvokeConfig(w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	e, _, err := getJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, ref.key()+"/"+ref.Qualifier)
-	if errors.Is(err, storage.ErrNotFound) {
+	e, _, err := loadJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, ref.key()+"/"+ref.Qualifier, func() error {
 		return errNotFound("The function %s doesn't have an EventInvokeConfig", ref.qualifiedARN())
-	}
+	})
 	if err != nil {
 		return err
 	}

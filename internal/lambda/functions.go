@@ -369,13 +369,13 @@ func (s *Service) createFunction(w http.ResponseWriter, r *http.Request, call *s
 		v := cfg
 		v.Version = "1"
 		v.RevisionID = s.deps.IDs.UUID()
-		if _, err := putJSON(r.Context(), s.deps.Meta, nsVersions, ref.key()+"/"+versionKey(1), v, storage.AnyVersion); err != nil {
+		if _, err := storage.PutJSON(r.Context(), s.deps.Meta, nsVersions, ref.key()+"/"+versionKey(1), v, storage.AnyVersion); err != nil {
 			return err
 		}
 		resp.Version = "1"
 		resp.FunctionArn = ref.arn() + ":1"
 	}
-	if _, err := putJSON(r.Context(), s.deps.Meta, nsFunctions, ref.key(), rec, storage.MustNotExist); err != nil {
+	if _, err := storage.PutJSON(r.Context(), s.deps.Meta, nsFunctions, ref.key(), rec, storage.MustNotExist); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("Function already exist: %s", ref.Name)
 		}
@@ -484,7 +484,7 @@ func (s *Service) commitLatest(w http.ResponseWriter, r *http.Request, call *ser
 	cfg.LastUpdate = "Successful"
 	cfg.RevisionID = s.deps.IDs.UUID()
 	fn.Latest = cfg
-	if _, err := putJSON(r.Context(), s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(r.Context(), s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The operation cannot be performed at this time. An update is in progress for resource: %s", ref.arn())
 		}

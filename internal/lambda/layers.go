@@ -236,14 +236,14 @@ func (s *Service) publishLayerVersion(w http.ResponseWriter, r *http.Request, ca
 	v := layerVersion{Name: a.name, Version: n, Description: in.Description, LicenseInfo: in.LicenseInfo,
 		CompatibleRuntimes: in.CompatibleRuntimes, CompatibleArchitectures: in.CompatibleArchitectures,
 		CodeSha256: base64.StdEncoding.EncodeToString(sum[:]), CodeSize: int64(len(zip)), BlobKey: key, Created: s.deps.Clock.Now()}
-	if _, err := putJSON(ctx, s.deps.Meta, nsLayerHeads, a.key(), layerHead{Last: n}, hver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsLayerHeads, a.key(), layerHead{Last: n}, hver); err != nil {
 		_ = s.deps.Blobs.Delete(ctx, key)
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The operation cannot be performed at this time. An update is in progress for resource: %s", a.arn())
 		}
 		return err
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, storage.AnyVersion); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, storage.AnyVersion); err != nil {
 		return err
 	}
 	s.codec.WriteJSON(w, http.StatusCreated, s.layerOut(ctx, call, a, v, true))
@@ -252,11 +252,7 @@ func (s *Service) publishLayerVersion(w http.ResponseWriter, r *http.Request, ca
 
 // loadLayerVersion returns a layer version or notFound().
 func (s *Service) loadLayerVersion(ctx context.Context, a layerAddr, n int, notFound func() error) (layerVersion, int64, error) {
-	v, ver, err := getJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n))
-	if errors.Is(err, storage.ErrNotFound) {
-		return v, 0, notFound()
-	}
-	return v, ver, err
+	return loadJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n), notFound)
 }
 
 func (s *Service) getLayerVersion(w http.ResponseWriter, r *http.Request, call *service.Call) error {
@@ -482,12 +478,9 @@ func (s *Service) addLayerPermission(w http.ResponseWriter, r *http.Request, cal
 	ctx := r.Context()
 	unlock := s.lockFn(fnRef{Account: a.account, Region: a.region, Name: "layer:" + a.name})
 	defer unlock()
-	v, ver, err := s.loadLayerVersion(ctx, a, n, errLayerVersionMissing(a, n))
+	v, ver, err := s.loadLayerPolicy(r, a, n)
 	if err != nil {
 		return err
-	}
-	if rev := r.URL.Query().Get("RevisionId"); rev != "" && rev != v.PolicyRevision {
-		return errPrecondition("The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id")
 	}
 	for _, st := range v.Policy {
 		if st.Sid == in.StatementId {
@@ -509,11 +502,24 @@ func (s *Service) addLayerPermission(w http.ResponseWriter, r *http.Request, cal
 	raw, _ := json.Marshal(stmt)
 	v.Policy = append(v.Policy, policyStmt{Sid: in.StatementId, Statement: raw})
 	v.PolicyRevision = s.deps.IDs.UUID()
-	if _, err := putJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, ver); err != nil {
 		return err
 	}
 	s.codec.WriteJSON(w, http.StatusCreated, map[string]string{"Statement": string(raw), "RevisionId": v.PolicyRevision})
 	return nil
+}
+
+// loadLayerPolicy loads layer version n of a for a policy change and
+// checks the request's RevisionId against its policy's.
+func (s *Service) loadLayerPolicy(r *http.Request, a layerAddr, n int) (layerVersion, int64, error) {
+	v, ver, err := s.loadLayerVersion(r.Context(), a, n, errLayerVersionMissing(a, n))
+	if err != nil {
+		return v, 0, err
+	}
+	if rev := r.URL.Query().Get("RevisionId"); rev != "" && rev != v.PolicyRevision {
+		return v, 0, errPrecondition("The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id")
+	}
+	return v, ver, nil
 }
 
 func (s *Service) getLayerPolicy(w http.ResponseWriter, r *http.Request, call *service.Call) error {
@@ -546,12 +552,9 @@ func (s *Service) removeLayerPermission(w http.ResponseWriter, r *http.Request, 
 	ctx := r.Context()
 	unlock := s.lockFn(fnRef{Account: a.account, Region: a.region, Name: "layer:" + a.name})
 	defer unlock()
-	v, ver, err := s.loadLayerVersion(ctx, a, n, errLayerVersionMissing(a, n))
+	v, ver, err := s.loadLayerPolicy(r, a, n)
 	if err != nil {
 		return err
-	}
-	if rev := r.URL.Query().Get("RevisionId"); rev != "" && rev != v.PolicyRevision {
-		return errPrecondition("The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id")
 	}
 	i := slices.IndexFunc(v.Policy, func(st policyStmt) bool { return st.Sid == sid })
 	if i < 0 {
@@ -559,7 +562,7 @@ func (s *Service) removeLayerPermission(w http.ResponseWriter, r *http.Request, 
 	}
 	v.Policy = slices.Delete(v.Policy, i, i+1)
 	v.PolicyRevision = s.deps.IDs.UUID()
-	if _, err := putJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsLayers, a.vkey(n), v, ver); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

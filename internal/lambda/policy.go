@@ -108,7 +108,7 @@ func (s *Service) addPermission(w http.ResponseWriter, r *http.Request, call *se
 	raw, _ := json.Marshal(stmt)
 	fn.Policy = append(fn.Policy, policyStmt{Qualifier: ref.Qualifier, Sid: in.StatementId, Statement: raw})
 	fn.PolicyRevision = s.deps.IDs.UUID()
-	if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		return err
 	}
 	s.codec.WriteJSON(w, http.StatusCreated, map[string]string{"Statement": string(raw)})
@@ -185,7 +185,7 @@ func (s *Service) removePermission(w http.ResponseWriter, r *http.Request, call 
 	}
 	fn.Policy = kept
 	fn.PolicyRevision = s.deps.IDs.UUID()
-	if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The operation cannot be performed at this time. An update is in progress for resource: %s", ref.arn())
 		}

@@ -47,7 +47,7 @@ func (p *provisioner) apply(ref fnRef, rec provRecord) {
 			return
 		}
 		cur.Status, cur.Reason = status, reason
-		_, _ = putJSON(ctx, s.deps.Meta, nsProvisioned, key, cur, ver)
+		_, _ = storage.PutJSON(ctx, s.deps.Meta, nsProvisioned, key, cur, ver)
 	}()
 }
 
@@ -75,7 +75,7 @@ func (p *provisioner) aliasMoved(ref fnRef, alias string) {
 		return
 	}
 	rec.Status = "IN_PROGRESS"
-	if _, err := putJSON(ctx, p.s.deps.Meta, nsProvisioned, key, rec, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, p.s.deps.Meta, nsProvisioned, key, rec, ver); err != nil {
 		return
 	}
 	r := ref
@@ -172,7 +172,7 @@ func (s *Service) putProvisioned(w http.ResponseWriter, r *http.Request, call *s
 			Message: "Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [" + itoa(s.cfg.MinUnreserved) + "]."}
 	}
 	rec := provRecord{Qualifier: ref.Qualifier, Requested: n, Status: "IN_PROGRESS", Modified: call.Time}
-	if _, err := putJSON(ctx, s.deps.Meta, nsProvisioned, key, rec, storage.AnyVersion); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsProvisioned, key, rec, storage.AnyVersion); err != nil {
 		return err
 	}
 	s.prov.apply(ref, rec)
@@ -200,10 +200,9 @@ func (s *Service) getProvisioned(w http.ResponseWriter, r *http.Request, call *s
 	if _, err := s.resolve(ctx, ref); err != nil {
 		return err
 	}
-	rec, _, err := getJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+ref.Qualifier)
-	if errors.Is(err, storage.ErrNotFound) {
+	rec, _, err := loadJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+ref.Qualifier, func() error {
 		return userError(http.StatusNotFound, "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
-	}
+	})
 	if err != nil {
 		return err
 	}

@@ -22,24 +22,25 @@ const (
 	nsLayers      = "lambda.layers"
 )
 
+// getJSON reads and decodes the record ns/key; a missing record is
+// storage.ErrNotFound, unwrapped.
 func getJSON[T any](ctx context.Context, m storage.Meta, ns, key string) (T, int64, error) {
-	var v T
-	rec, err := m.Get(ctx, ns, key)
+	v, ver, err := storage.GetJSON[T](ctx, m, ns, key)
 	if err != nil {
-		return v, 0, err
+		var zero T
+		return zero, 0, err
 	}
-	if err := json.Unmarshal(rec.Value, &v); err != nil {
-		return v, 0, fmt.Errorf("lambda: decode %s %s: %w", ns, key, err)
-	}
-	return v, rec.Version, nil
+	return *v, ver, nil
 }
 
-func putJSON(ctx context.Context, m storage.Meta, ns, key string, v any, expect int64) (int64, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, fmt.Errorf("lambda: encode %s %s: %w", ns, key, err)
+// loadJSON is getJSON with a missing record turned into the error notFound
+// builds.
+func loadJSON[T any](ctx context.Context, m storage.Meta, ns, key string, notFound func() error) (T, int64, error) {
+	v, ver, err := getJSON[T](ctx, m, ns, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return v, 0, notFound()
 	}
-	return m.Put(ctx, ns, key, b, expect)
+	return v, ver, err
 }
 
 func listJSON[T any](ctx context.Context, m storage.Meta, ns, prefix string) ([]T, []string, error) {
@@ -62,30 +63,31 @@ func listJSON[T any](ctx context.Context, m storage.Meta, ns, prefix string) ([]
 
 // loadFunction returns the function record or ResourceNotFoundException.
 func (s *Service) loadFunction(ctx context.Context, ref fnRef) (fnRecord, int64, error) {
-	f, ver, err := getJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, ref.key())
-	if errors.Is(err, storage.ErrNotFound) {
-		return f, 0, errFunctionNotFound(ref.arn())
-	}
-	return f, ver, err
+	return loadJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, ref.key(), func() error {
+		return errFunctionNotFound(ref.arn())
+	})
 }
 
 // loadVersion returns a published version's configuration.
 func (s *Service) loadVersion(ctx context.Context, ref fnRef, version string) (fnConfig, error) {
-	var n int
-	fmt.Sscan(version, &n)
-	c, _, err := getJSON[fnConfig](ctx, s.deps.Meta, nsVersions, ref.key()+"/"+versionKey(n))
-	if errors.Is(err, storage.ErrNotFound) {
-		return c, errFunctionNotFound(ref.arn() + ":" + version)
-	}
+	c, _, err := loadJSON[fnConfig](ctx, s.deps.Meta, nsVersions, versionRecordKey(ref, version), func() error {
+		return errFunctionNotFound(ref.arn() + ":" + version)
+	})
 	return c, err
 }
 
+// versionRecordKey is the Meta key of a published version, named by its
+// number in decimal.
+func versionRecordKey(ref fnRef, version string) string {
+	var n int
+	fmt.Sscan(version, &n)
+	return ref.key() + "/" + versionKey(n)
+}
+
 func (s *Service) loadAlias(ctx context.Context, ref fnRef, alias string) (aliasRecord, int64, error) {
-	a, v, err := getJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/"+alias)
-	if errors.Is(err, storage.ErrNotFound) {
-		return a, 0, errFunctionNotFound(ref.arn() + ":" + alias)
-	}
-	return a, v, err
+	return loadJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/"+alias, func() error {
+		return errFunctionNotFound(ref.arn() + ":" + alias)
+	})
 }
 
 // resolved is a function reference resolved to one version's configuration.

@@ -1,7 +1,7 @@
 package lambda
 
 import (
-	"errors"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -87,34 +87,17 @@ func (s *Service) untagResource(w http.ResponseWriter, r *http.Request, call *se
 
 func (s *Service) mutateTags(w http.ResponseWriter, r *http.Request, kind, key, arn string, f func(map[string]string) map[string]string) error {
 	ctx := r.Context()
-	switch kind {
-	case "function":
+	if kind == "function" {
 		parts := strings.SplitN(key, "/", 3)
 		unlock := s.lockFn(fnRef{Account: parts[0], Region: parts[1], Name: parts[2]})
 		defer unlock()
-		fn, ver, err := getJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return errFunctionNotFound(arn)
-		}
-		if err != nil {
-			return err
-		}
-		fn.Tags = f(fn.Tags)
-		if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, key, fn, ver); err != nil {
-			return err
-		}
-	case "esm":
-		e, ver, err := getJSON[esmRecord](ctx, s.deps.Meta, nsESM, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return errNotFound("Event source mapping not found: %s", arn)
-		}
-		if err != nil {
-			return err
-		}
-		e.Tags = f(e.Tags)
-		if _, err := putJSON(ctx, s.deps.Meta, nsESM, key, e, ver); err != nil {
-			return err
-		}
+	}
+	tags, save, err := s.tagged(ctx, kind, key, arn)
+	if err != nil {
+		return err
+	}
+	if err := save(f(tags)); err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -125,32 +108,46 @@ func (s *Service) listTags(w http.ResponseWriter, r *http.Request, call *service
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
+	t, _, err := s.tagged(r.Context(), kind, key, arn)
+	if err != nil {
+		return err
+	}
 	tags := map[string]string{}
-	switch kind {
-	case "function":
-		fn, _, err := getJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return errFunctionNotFound(arn)
-		}
-		if err != nil {
-			return err
-		}
-		for k, v := range fn.Tags {
-			tags[k] = v
-		}
-	case "esm":
-		e, _, err := getJSON[esmRecord](ctx, s.deps.Meta, nsESM, key)
-		if errors.Is(err, storage.ErrNotFound) {
-			return errNotFound("Event source mapping not found: %s", arn)
-		}
-		if err != nil {
-			return err
-		}
-		for k, v := range e.Tags {
-			tags[k] = v
-		}
+	for k, v := range t {
+		tags[k] = v
 	}
 	s.codec.WriteJSON(w, http.StatusOK, map[string]any{"Tags": tags})
 	return nil
+}
+
+// tagged loads the function or event source mapping that kind and key name
+// and returns its tags and a function that stores new tags with
+// compare-and-set. Another kind has no tags and nothing to store.
+func (s *Service) tagged(ctx context.Context, kind, key, arn string) (map[string]string, func(map[string]string) error, error) {
+	switch kind {
+	case "function":
+		return loadTagged(ctx, s.deps.Meta, nsFunctions, key, func() error {
+			return errFunctionNotFound(arn)
+		}, func(f *fnRecord) *map[string]string { return &f.Tags })
+	case "esm":
+		return loadTagged(ctx, s.deps.Meta, nsESM, key, func() error {
+			return errNotFound("Event source mapping not found: %s", arn)
+		}, func(e *esmRecord) *map[string]string { return &e.Tags })
+	}
+	return nil, func(map[string]string) error { return nil }, nil
+}
+
+// loadTagged reads the record ns/key and returns the tags field picks and
+// a function that writes the record back, with new tags, if it has not
+// changed since.
+func loadTagged[T any](ctx context.Context, m storage.Meta, ns, key string, notFound func() error, field func(*T) *map[string]string) (map[string]string, func(map[string]string) error, error) {
+	v, ver, err := loadJSON[T](ctx, m, ns, key, notFound)
+	if err != nil {
+		return nil, nil, err
+	}
+	return *field(&v), func(tags map[string]string) error {
+		*field(&v) = tags
+		_, err := storage.PutJSON(ctx, m, ns, key, v, ver)
+		return err
+	}, nil
 }

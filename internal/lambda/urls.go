@@ -189,13 +189,13 @@ func (s *Service) createURL(w http.ResponseWriter, r *http.Request, call *servic
 	if in.InvokeMode != nil {
 		u.InvokeMode = *in.InvokeMode
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsURLs, urlKey(ref), u, storage.MustNotExist); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsURLs, urlKey(ref), u, storage.MustNotExist); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("Failed to create function url config for [functionArn = %s]. Error message:  FunctionUrlConfig exists for this Lambda function", ref.qualifiedARN())
 		}
 		return err
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsURLIDs, u.URLID, urlIDRecord(ref), storage.MustNotExist); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsURLIDs, u.URLID, urlIDRecord(ref), storage.MustNotExist); err != nil {
 		_ = s.deps.Meta.Delete(ctx, nsURLs, urlKey(ref), storage.AnyVersion)
 		return err
 	}
@@ -208,19 +208,24 @@ func (s *Service) createURL(w http.ResponseWriter, r *http.Request, call *servic
 	return nil
 }
 
+// loadURL checks that the URL's function (and alias) exists, the error
+// targetMissing builds when not, and returns the URL record and its
+// version, or ResourceNotFoundException.
+func (s *Service) loadURL(ctx context.Context, ref fnRef, targetMissing func() error) (urlRecord, int64, error) {
+	if err := s.urlTarget(ctx, ref, targetMissing); err != nil {
+		return urlRecord{}, 0, err
+	}
+	return loadJSON[urlRecord](ctx, s.deps.Meta, nsURLs, urlKey(ref), errURLNotFound)
+}
+
 func (s *Service) getURL(w http.ResponseWriter, r *http.Request, call *service.Call) error {
 	ref, err := s.urlRef(r, call)
 	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	if err := s.urlTarget(ctx, ref, errURLNotFound); err != nil {
-		return err
-	}
-	u, _, err := getJSON[urlRecord](ctx, s.deps.Meta, nsURLs, urlKey(ref))
-	if errors.Is(err, storage.ErrNotFound) {
-		return errURLNotFound()
-	} else if err != nil {
+	u, _, err := s.loadURL(ctx, ref, errURLNotFound)
+	if err != nil {
 		return err
 	}
 	s.codec.WriteJSON(w, http.StatusOK, s.urlOut(call, ref, u))
@@ -242,13 +247,8 @@ func (s *Service) updateURL(w http.ResponseWriter, r *http.Request, call *servic
 	ctx := r.Context()
 	unlock := s.lockFn(ref)
 	defer unlock()
-	if err := s.urlTarget(ctx, ref, errFnDoesNotExist); err != nil {
-		return err
-	}
-	u, ver, err := getJSON[urlRecord](ctx, s.deps.Meta, nsURLs, urlKey(ref))
-	if errors.Is(err, storage.ErrNotFound) {
-		return errURLNotFound()
-	} else if err != nil {
+	u, ver, err := s.loadURL(ctx, ref, errFnDoesNotExist)
+	if err != nil {
 		return err
 	}
 	if in.AuthType != nil {
@@ -261,7 +261,7 @@ func (s *Service) updateURL(w http.ResponseWriter, r *http.Request, call *servic
 		u.Cors = in.Cors
 	}
 	u.Modified = s.deps.Clock.Now()
-	if _, err := putJSON(ctx, s.deps.Meta, nsURLs, urlKey(ref), u, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsURLs, urlKey(ref), u, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return errConflict("The function URL configuration was modified concurrently. Try again.")
 		}
@@ -279,13 +279,8 @@ func (s *Service) deleteURL(w http.ResponseWriter, r *http.Request, call *servic
 	ctx := r.Context()
 	unlock := s.lockFn(ref)
 	defer unlock()
-	if err := s.urlTarget(ctx, ref, errURLNotFound); err != nil {
-		return err
-	}
-	u, _, err := getJSON[urlRecord](ctx, s.deps.Meta, nsURLs, urlKey(ref))
-	if errors.Is(err, storage.ErrNotFound) {
-		return errURLNotFound()
-	} else if err != nil {
+	u, _, err := s.loadURL(ctx, ref, errURLNotFound)
+	if err != nil {
 		return err
 	}
 	if err := s.deps.Meta.Delete(ctx, nsURLs, urlKey(ref), storage.AnyVersion); err != nil && !errors.Is(err, storage.ErrNotFound) {

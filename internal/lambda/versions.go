@@ -18,7 +18,7 @@ func (s *Service) publishLocked(ctx context.Context, ref fnRef, fn *fnRecord, ve
 	if fn.LastVersion > 0 {
 		last, err := s.loadVersion(ctx, ref, strconv.Itoa(fn.LastVersion))
 		if err == nil && last.FromRevision == fn.Latest.RevisionID {
-			if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+			if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 				return fnConfig{}, err
 			}
 			return last, nil
@@ -34,13 +34,13 @@ func (s *Service) publishLocked(ctx context.Context, ref fnRef, fn *fnRecord, ve
 	if description != "" {
 		v.Description = description
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsFunctions, ref.key(), fn, ver); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return fnConfig{}, errConflict("The operation cannot be performed at this time. An update is in progress for resource: %s", ref.arn())
 		}
 		return fnConfig{}, err
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsVersions, ref.key()+"/"+versionKey(fn.LastVersion), v, storage.AnyVersion); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsVersions, ref.key()+"/"+versionKey(fn.LastVersion), v, storage.AnyVersion); err != nil {
 		return fnConfig{}, err
 	}
 	return v, nil

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fogbank/fogbank/internal/conformance"
 )
 
 // The city-lots corpus is generated on demand into the temp directory (never
@@ -35,7 +37,7 @@ func citylots(tb testing.TB) [][]byte {
 		if path == "" {
 			path = filepath.Join(os.TempDir(), "fogbank-citylots.jlines.gz")
 			if _, err := os.Stat(path); err != nil {
-				gen := filepath.Join(conformanceDirBase(), "..", "bench", "citylots", "gen_citylots.go")
+				gen := filepath.Join(conformance.Base(), "..", "bench", "citylots", "gen_citylots.go")
 				if _, err := os.Stat(gen); err != nil {
 					cityReason = "city-lots generator not found (set FOGBANK_CITYLOTS): " + err.Error()
 					return
@@ -78,24 +80,6 @@ func citylots(tb testing.TB) [][]byte {
 		tb.Fatal(cityErr)
 	}
 	return cityLines
-}
-
-// conformanceDirBase is the shared conformance folder (may not exist).
-func conformanceDirBase() string {
-	if d := os.Getenv("FOGBANK_CONFORMANCE_DIR"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "conformance")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 var cityRules4 = map[string]string{

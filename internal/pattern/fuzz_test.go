@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/fogbank/fogbank/internal/conformance"
 )
 
 var fuzzSeeds = [][2]string{
@@ -39,7 +41,7 @@ func addFuzzSeeds(f *testing.F) {
 			continue
 		}
 		var doc struct{ Event, EventPattern json.RawMessage }
-		if json.Unmarshal(json5ToJSON(raw), &doc) == nil {
+		if json.Unmarshal(conformance.JSON5ToJSON(raw), &doc) == nil {
 			f.Add([]byte(doc.EventPattern), []byte(doc.Event))
 		}
 	}

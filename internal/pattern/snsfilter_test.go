@@ -3,10 +3,11 @@ package pattern
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fogbank/fogbank/internal/conformance"
 )
 
 type snsRecorded struct {
@@ -15,21 +16,12 @@ type snsRecorded struct {
 
 func loadSNSErrors(t *testing.T) []snsRecorded {
 	t.Helper()
-	dir := conformanceDir(t, "sns-filter-policy")
-	raw, err := os.ReadFile(filepath.Join(dir, "test_sns_filter_policy.snapshot.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var snap map[string]struct {
-		RecordedContent map[string]json.RawMessage `json:"recorded-content"`
-	}
-	if err := json.Unmarshal(raw, &snap); err != nil {
-		t.Fatal(err)
-	}
+	dir := conformance.Dir(t, "sns-filter-policy")
+	snap := conformance.Snapshot(t, filepath.Join(dir, "test_sns_filter_policy.snapshot.json"))
 	var out []snsRecorded
-	for key, v := range snap {
+	for key, content := range snap {
 		test := key[strings.LastIndex(key, "::")+2:]
-		for k, rc := range v.RecordedContent {
+		for k, rc := range content {
 			var e struct{ Error struct{ Message string } }
 			if json.Unmarshal(rc, &e) == nil && e.Error.Message != "" {
 				out = append(out, snsRecorded{test, k, e.Error.Message})
@@ -93,7 +85,7 @@ func TestConformanceSNSErrors(t *testing.T) {
 				return
 			}
 			policy, scope := "", FilterScope("")
-			if src, ok := sourceOf(rec.message); ok {
+			if src, ok := conformance.QuotedSource(rec.message); ok {
 				policy = src
 				if rec.test == "test_sub_filter_policy_nested_property_constraints" {
 					scope = ScopeMessageBody
@@ -127,7 +119,7 @@ func TestConformanceSNSErrors(t *testing.T) {
 // delivery tests: the recorded deliveries are the matches, the publishes the
 // recording asserted were filtered out are the non-matches.
 func TestConformanceSNSDelivery(t *testing.T) {
-	conformanceDir(t, "sns-filter-policy")
+	conformance.Dir(t, "sns-filter-policy")
 	num := func(v string) MessageAttribute { return MessageAttribute{Type: "Number", Value: v} }
 	str := func(v string) MessageAttribute { return MessageAttribute{Type: "String", Value: v} }
 	arr := func(v string) MessageAttribute { return MessageAttribute{Type: "String.Array", Value: v} }
