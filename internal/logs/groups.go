@@ -237,21 +237,29 @@ func (s *Service) tagResource(ctx context.Context, call *service.Call, body []by
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	name, err := s.tagTarget(call, in.ResourceArn)
+	return struct{}{}, s.editTags(ctx, call, in.ResourceArn, func(tags map[string]string) {
+		for k, v := range in.Tags {
+			tags[k] = v
+		}
+	})
+}
+
+// editTags applies edit to the tags of the log group an ARN names and
+// stores the group.
+func (s *Service) editTags(ctx context.Context, call *service.Call, arn string, edit func(map[string]string)) error {
+	name, err := s.tagTarget(call, arn)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	g, ver, err := s.getGroup(ctx, call.Account, call.Region, name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if g.Tags == nil {
 		g.Tags = map[string]string{}
 	}
-	for k, v := range in.Tags {
-		g.Tags[k] = v
-	}
-	return struct{}{}, put(ctx, s.deps.Meta, nsGroups, groupKey(call.Account, call.Region, name), g, ver)
+	edit(g.Tags)
+	return put(ctx, s.deps.Meta, nsGroups, groupKey(call.Account, call.Region, name), g, ver)
 }
 
 func (s *Service) untagResource(ctx context.Context, call *service.Call, body []byte) (any, error) {
@@ -262,18 +270,11 @@ func (s *Service) untagResource(ctx context.Context, call *service.Call, body []
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	name, err := s.tagTarget(call, in.ResourceArn)
-	if err != nil {
-		return nil, err
-	}
-	g, ver, err := s.getGroup(ctx, call.Account, call.Region, name)
-	if err != nil {
-		return nil, err
-	}
-	for _, k := range in.TagKeys {
-		delete(g.Tags, k)
-	}
-	return struct{}{}, put(ctx, s.deps.Meta, nsGroups, groupKey(call.Account, call.Region, name), g, ver)
+	return struct{}{}, s.editTags(ctx, call, in.ResourceArn, func(tags map[string]string) {
+		for _, k := range in.TagKeys {
+			delete(tags, k)
+		}
+	})
 }
 
 func (s *Service) listTagsForResource(ctx context.Context, call *service.Call, body []byte) (any, error) {
