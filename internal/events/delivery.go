@@ -84,6 +84,10 @@ type task struct {
 // ingest matches events against a bus's rules and durably enqueues one task
 // per matched target. It returns once the tasks are stored.
 func (s *Service) ingest(ctx context.Context, ref busRef, evs []inEvent) error {
+	if storage.FairnessKey(ctx) == "" {
+		// Trail, schedules, replays: the bus owner's writes.
+		ctx = storage.WithFairnessKey(ctx, ref.Account)
+	}
 	c, err := s.cache(ctx, ref.Account, ref.Region, ref.Name)
 	if err != nil {
 		return err
@@ -346,6 +350,10 @@ func decodeTask(m storage.Message, t *task) error {
 func (sh *shard) run(ctx context.Context) {
 	s := sh.s
 	defer s.wg.Done()
+	// The shard's own writes (receives, deletes, batched SQS sends of
+	// several accounts' tasks) share the embedded store's commits fairly
+	// with other shards' and accounts' (see storage.WithFairnessKey).
+	ctx = storage.WithFairnessKey(ctx, sh.queue)
 	s.wg.Add(1)
 	go sh.acker(ctx)
 	var inflight sync.WaitGroup
@@ -451,6 +459,7 @@ func (sh *shard) finish(ctx context.Context, m storage.Message) {
 // process makes one delivery attempt for a task.
 func (sh *shard) process(ctx context.Context, m storage.Message, t *task) {
 	s := sh.s
+	ctx = storage.WithFairnessKey(ctx, t.Account)
 	if t.Archive != "" {
 		if err := s.archiveEvent(ctx, t); err != nil {
 			if ctx.Err() == nil {

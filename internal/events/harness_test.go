@@ -65,7 +65,7 @@ func (f *fakeSQS) attempts(arn string) int {
 }
 
 // waitFor polls cond (wall time) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -77,7 +77,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *Service
 	sqs   *fakeSQS
 	clock *clock.Scaled

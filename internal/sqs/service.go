@@ -258,7 +258,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.ReadOnly = o.readOnly
-	res, err := o.run(r.Context(), rc)
+	// The caller's writes share the embedded store's commits fairly with
+	// other accounts' (see storage.WithFairnessKey).
+	res, err := o.run(storage.WithFairnessKey(r.Context(), call.Account), rc)
 	if err != nil {
 		s.writeError(w, r, rc.query, err)
 		return

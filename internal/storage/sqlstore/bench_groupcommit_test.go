@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,4 +155,117 @@ func reportCommits(b *testing.B, s *Store, cycles int) {
 	}
 	b.ReportMetric(float64(ops)/float64(commits), "ops/commit")
 	b.ReportMetric(float64(commits)/float64(cycles), "commits/cycle")
+}
+
+// fairnessRounds is how many times BenchmarkGroupCommitFairness cycles
+// through its three phases, so that load changes on a shared machine hit
+// every phase alike.
+const fairnessRounds = 5
+
+// BenchmarkGroupCommitFairness measures a quiet writer's latency (one
+// 1-message Send, then a pause of think, repeated) on a sync=full store
+// while 32 goroutines flood another queue with 50-message Sends under the
+// fairness key "noisy". Three phases, alternated over fairnessRounds
+// rounds: idle (no flood), fair (the quiet writer under its own key) and
+// shared (the quiet writer under the flood's key: the single FIFO queue
+// every write had before fairness keys). It runs once whatever b.N and
+// reports the quiet p50/p99 of each phase, the fair and shared p99 as
+// ratios to idle, and the flood's rate in messages/s in the fair and
+// shared phases. With think = 5 ms the quiet key is rarely in two batches
+// running, so its write closes the batch it joins; with 1 ms it is in
+// nearly every batch and waits for its batch to fill like the flood's
+// writes (but not behind their backlog).
+func BenchmarkGroupCommitFairness(b *testing.B) {
+	for _, think := range []time.Duration{time.Millisecond, 5 * time.Millisecond} {
+		b.Run(fmt.Sprintf("think=%v", think), func(b *testing.B) { benchFairness(b, think) })
+	}
+}
+
+func benchFairness(b *testing.B, think time.Duration) {
+	s, err := OpenSQLite(b.Context(), b.TempDir(), Options{Sync: "full"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	q := s.Queues()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	noisy := storage.WithFairnessKey(b.Context(), "noisy")
+	quiet := storage.WithFairnessKey(b.Context(), "quiet")
+	body := make([]byte, 600)
+	flood := make([]storage.SendRequest, 50)
+	for i := range flood {
+		flood[i] = storage.SendRequest{Body: body}
+	}
+	probe := func(ctx context.Context, n int) []time.Duration {
+		out := make([]time.Duration, 0, n)
+		for range n {
+			start := time.Now()
+			if _, err := q.Send(ctx, "quiet", now, []storage.SendRequest{{Body: body}}); err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, time.Since(start))
+			time.Sleep(think)
+		}
+		return out
+	}
+	// flooding runs f while 32 goroutines flood, and returns the messages
+	// they sent meanwhile per second.
+	flooding := func(f func()) float64 {
+		var sent atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 32 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := q.Send(noisy, "noisy", now, flood); err != nil {
+						b.Error(err)
+						return
+					}
+					sent.Add(int64(len(flood)))
+				}
+			}()
+		}
+		time.Sleep(20 * time.Millisecond)
+		start, before := time.Now(), sent.Load()
+		f()
+		rate := float64(sent.Load()-before) / time.Since(start).Seconds()
+		close(stop)
+		wg.Wait()
+		return rate
+	}
+	probe(quiet, 50) // warm up
+	const perRound = 100
+	var idle, fair, shared []time.Duration
+	var fairRate, sharedRate float64
+	b.ResetTimer()
+	for range fairnessRounds {
+		idle = append(idle, probe(quiet, perRound)...)
+		fairRate += flooding(func() { fair = append(fair, probe(quiet, perRound)...) })
+		sharedRate += flooding(func() { shared = append(shared, probe(noisy, perRound)...) })
+	}
+	b.StopTimer()
+	pct := func(d []time.Duration, p int) float64 {
+		s := slices.Clone(d)
+		slices.Sort(s)
+		return float64(s[(len(s)*p+99)/100-1]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(0, "ns/op")
+	for _, ph := range []struct {
+		name string
+		d    []time.Duration
+	}{{"idle", idle}, {"fair", fair}, {"shared", shared}} {
+		b.ReportMetric(pct(ph.d, 50), ph.name+"-p50-ms")
+		b.ReportMetric(pct(ph.d, 99), ph.name+"-p99-ms")
+	}
+	b.ReportMetric(pct(fair, 99)/pct(idle, 99), "fair-p99-ratio")
+	b.ReportMetric(pct(shared, 99)/pct(idle, 99), "shared-p99-ratio")
+	b.ReportMetric(fairRate/fairnessRounds, "fair-flood-msgs/s")
+	b.ReportMetric(sharedRate/fairnessRounds, "shared-flood-msgs/s")
 }

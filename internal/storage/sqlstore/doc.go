@@ -18,9 +18,14 @@
 // synchronous=FULL) before any of them is acknowledged. An operation that
 // reads what it writes (a receive selects, updates and returns rows) runs
 // whole inside its savepoint, so it stays atomic. Long-poll wake-ups fire
-// only after the commit. The writer also keeps the SQL of frequent writes
-// prepared. PostgreSQL groups concurrent commits itself, so there each
-// operation keeps its own transaction (or autocommit statement).
+// only after the commit. Writes wait in one queue per fairness key
+// (storage.WithFairnessKey, usually the account) and batches take them
+// round-robin, so one account's backlog cannot hold another's write back
+// by more than about one commit. WAL checkpoints run on a connection of
+// their own, never inside a commit. The writer also keeps the SQL of
+// frequent writes prepared. PostgreSQL groups concurrent commits itself,
+// so there each operation keeps its own transaction (or autocommit
+// statement) and fairness keys are ignored.
 //
 // Queues follow the pgmq model: one row per message with its visible-at
 // time, receive count, current receipt, group and dedup ids, plus a dedup

@@ -55,6 +55,8 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*Store, error) {
 		wq[k] = append([]string(nil), v...)
 	}
 	wq.Add("_pragma", "journal_mode(WAL)")
+	// Checkpoints run beside the writer (see checkpointer), not in its commits.
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
@@ -74,18 +76,26 @@ func OpenSQLite(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: %s: %w", path, err)
 	}
 
+	cdb, err := sql.Open("sqlite", "file:"+path+"?"+common.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open %s for checkpoints: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
+
 	rq := common
 	rq.Add("_pragma", "query_only(1)")
 	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
 	if err != nil {
 		w.Close()
+		cdb.Close()
 		return nil, fmt.Errorf("sqlstore: open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	s.r = r
 	// From here on every write goes through the group committer.
-	s.gc = newGroupCommitter(w)
+	s.gc = newGroupCommitter(w, newCheckpointer(cdb, log))
 
 	fb, err := newFileBlobs(ctx, s, filepath.Join(dir, "blobs"), sync != "OFF")
 	if err != nil {

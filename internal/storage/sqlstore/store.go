@@ -99,7 +99,7 @@ func (s *Store) Close() error {
 			s.listener.close()
 		}
 		if s.gc != nil {
-			s.gc.close()
+			errs = append(errs, s.gc.close())
 		}
 		if s.r != s.w {
 			errs = append(errs, s.r.Close())
