@@ -112,14 +112,24 @@ func TestPostgresCrossNodeReceivers(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for empty := 0; empty < 30; {
+				// Receive until every message was seen. A FIFO receive is
+				// empty while other receivers hold every group, so only a
+				// long run of empty receives with nothing left to hold
+				// (a lost message) ends the loop early.
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					mu.Lock()
+					done := len(seen) == total
+					mu.Unlock()
+					if done || time.Now().After(deadline) {
+						return
+					}
 					msgs, err := node.Queues().Receive(ctx, queue, now, storage.ReceiveOptions{Max: 3, Visibility: time.Hour, FIFO: fifo})
 					if err != nil {
 						errs <- err
 						return
 					}
 					if len(msgs) == 0 {
-						empty++
 						time.Sleep(time.Millisecond)
 						continue
 					}
