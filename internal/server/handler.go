@@ -17,6 +17,7 @@ import (
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/service"
 	"github.com/fogbank/fogbank/internal/sigv4"
+	"github.com/fogbank/fogbank/internal/storage"
 )
 
 // Handler returns the front door's HTTP handler.
@@ -98,6 +99,11 @@ func (s *Server) serveAWS(w http.ResponseWriter, r *http.Request) {
 		svc.WriteError(sw, r, err)
 		st.observe()
 		return
+	}
+	if call.Account != "" {
+		// The storage writes this call makes share the embedded store's
+		// commits fairly with other accounts' (see storage.WithFairnessKey).
+		r = r.WithContext(storage.WithFairnessKey(r.Context(), call.Account))
 	}
 
 	svc.ServeHTTP(sw, r)
