@@ -8,6 +8,7 @@ import (
 
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/service"
+	"github.com/fogbank/fogbank/internal/storage"
 )
 
 // activityKey sorts a target's activities newest first.
@@ -67,7 +68,7 @@ func (s *Service) describeScalingActivities(ctx context.Context, call *service.C
 		return nil, err
 	}
 	prefix := call.Account + "/" + call.Region + "/" + in.ServiceNamespace + "/"
-	recs, keys, err := listJSON[activityRecord](ctx, s.deps.Meta, nsActivities, prefix, "", 0)
+	recs, keys, err := storage.ListJSON[activityRecord](ctx, s.deps.Meta, nsActivities, prefix)
 	if err != nil {
 		return nil, err
 	}

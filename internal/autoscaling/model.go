@@ -1,7 +1,6 @@
 package autoscaling
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/fogbank/fogbank/internal/protocol"
-	"github.com/fogbank/fogbank/internal/storage"
 )
 
 // Meta namespaces. Keys start with account/region/service-namespace.
@@ -208,46 +206,6 @@ type activityRecord struct {
 	End           time.Time `json:"end,omitzero"`
 	Status        string    `json:"status"`
 	StatusMessage string    `json:"statusMessage,omitempty"`
-}
-
-func getJSON[T any](ctx context.Context, m storage.Meta, ns, key string) (T, int64, error) {
-	var v T
-	rec, err := m.Get(ctx, ns, key)
-	if err != nil {
-		return v, 0, err
-	}
-	if err := json.Unmarshal(rec.Value, &v); err != nil {
-		return v, 0, fmt.Errorf("autoscaling: decode %s %s: %w", ns, key, err)
-	}
-	return v, rec.Version, nil
-}
-
-func putJSON(ctx context.Context, m storage.Meta, ns, key string, v any, expect int64) (int64, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, fmt.Errorf("autoscaling: encode %s %s: %w", ns, key, err)
-	}
-	return m.Put(ctx, ns, key, b, expect)
-}
-
-// listJSON returns the records under prefix (after `after`, up to limit;
-// limit <= 0: all) and their keys.
-func listJSON[T any](ctx context.Context, m storage.Meta, ns, prefix, after string, limit int) ([]T, []string, error) {
-	recs, err := m.List(ctx, ns, prefix, after, limit)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]T, 0, len(recs))
-	keys := make([]string, 0, len(recs))
-	for _, r := range recs {
-		var v T
-		if err := json.Unmarshal(r.Value, &v); err != nil {
-			return nil, nil, fmt.Errorf("autoscaling: decode %s %s: %w", ns, r.Key, err)
-		}
-		out = append(out, v)
-		keys = append(keys, r.Key)
-	}
-	return out, keys, nil
 }
 
 // pageSize returns MaxResults checked against AWS's range (1..max; absent:

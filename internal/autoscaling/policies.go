@@ -172,7 +172,7 @@ func (s *Service) putScalingPolicy(ctx context.Context, call *service.Call, body
 	}
 	key := policyKey(tk, in.PolicyName)
 	for {
-		p, ver, err := getJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key)
+		p, ver, err := storage.GetJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key)
 		if errors.Is(err, storage.ErrNotFound) {
 			id := s.deps.IDs.UUID()
 			p = policyRecord{targetID: in.targetID, Name: in.PolicyName, Created: call.Time,
@@ -190,7 +190,7 @@ func (s *Service) putScalingPolicy(ctx context.Context, call *service.Call, body
 		if err := parseTargetTracking(&p, in.TargetTrackingScalingPolicyConfiguration); err != nil {
 			return nil, err
 		}
-		if _, err := putJSON(ctx, s.deps.Meta, nsPolicies, key, p, ver); errors.Is(err, storage.ErrConflict) {
+		if _, err := storage.PutJSON(ctx, s.deps.Meta, nsPolicies, key, p, ver); errors.Is(err, storage.ErrConflict) {
 			continue
 		} else if err != nil {
 			return nil, err
@@ -235,7 +235,7 @@ func (s *Service) describeScalingPolicies(ctx context.Context, call *service.Cal
 	if err != nil {
 		return nil, err
 	}
-	recs, keys, err := listJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, call.Account+"/"+call.Region+"/"+in.ServiceNamespace+"/", "", 0)
+	recs, keys, err := storage.ListJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, call.Account+"/"+call.Region+"/"+in.ServiceNamespace+"/")
 	if err != nil {
 		return nil, err
 	}

@@ -144,7 +144,7 @@ func (sc *scaler) tick(ctx context.Context) {
 		return
 	}
 	now := s.deps.Clock.Now()
-	targets, keys, err := listJSON[targetRecord](ctx, s.deps.Meta, nsTargets, "", "", 0)
+	targets, keys, err := storage.ListJSON[targetRecord](ctx, s.deps.Meta, nsTargets, "")
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("autoscaling: list targets", "err", err)
@@ -179,7 +179,7 @@ func (sc *scaler) tick(ctx context.Context) {
 // policies.
 func (sc *scaler) step(ctx context.Context, key string, now time.Time) error {
 	s := sc.s
-	t, ver, err := getJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
+	t, ver, err := storage.GetJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
@@ -191,7 +191,7 @@ func (sc *scaler) step(ctx context.Context, key string, now time.Time) error {
 			return err
 		}
 	}
-	policies, _, err := listJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key+"/", "", 0)
+	policies, _, err := storage.ListJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key+"/")
 	if err != nil {
 		return err
 	}
@@ -334,14 +334,14 @@ func (sc *scaler) start(ctx context.Context, key string, t targetRecord, ver int
 		Description: fmt.Sprintf("Setting desired concurrency to %d.", d.Desired)}
 	akey := activityKey(key, now, a.ID)
 	t.Pending = &pendingActivity{Key: akey, Desired: d.Desired, ScaleOut: d.ScaleOut}
-	nver, err := putJSON(ctx, s.deps.Meta, nsTargets, key, t, ver)
+	nver, err := storage.PutJSON(ctx, s.deps.Meta, nsTargets, key, t, ver)
 	if errors.Is(err, storage.ErrConflict) {
 		return nil // another node or an API call got there first
 	}
 	if err != nil {
 		return err
 	}
-	if _, err := putJSON(ctx, s.deps.Meta, nsActivities, akey, a, storage.AnyVersion); err != nil {
+	if _, err := storage.PutJSON(ctx, s.deps.Meta, nsActivities, akey, a, storage.AnyVersion); err != nil {
 		return err
 	}
 	s.log.Info("autoscaling: scaling", "resource", t.ResourceID, "account", t.Account, "region", t.Region,
@@ -385,10 +385,10 @@ func (sc *scaler) checkPending(ctx context.Context, key string, t targetRecord, 
 func (sc *scaler) finish(ctx context.Context, key string, t targetRecord, ver int64, now time.Time, status, msg string) (targetRecord, int64, error) {
 	s := sc.s
 	p := t.Pending
-	a, _, err := getJSON[activityRecord](ctx, s.deps.Meta, nsActivities, p.Key)
+	a, _, err := storage.GetJSON[activityRecord](ctx, s.deps.Meta, nsActivities, p.Key)
 	if err == nil {
 		a.Status, a.StatusMessage, a.End = status, msg, now
-		if _, err := putJSON(ctx, s.deps.Meta, nsActivities, p.Key, a, storage.AnyVersion); err != nil {
+		if _, err := storage.PutJSON(ctx, s.deps.Meta, nsActivities, p.Key, a, storage.AnyVersion); err != nil {
 			return t, ver, err
 		}
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -402,10 +402,10 @@ func (sc *scaler) finish(ctx context.Context, key string, t targetRecord, ver in
 			t.LastScaleIn = now
 		}
 	}
-	nver, err := putJSON(ctx, s.deps.Meta, nsTargets, key, t, ver)
+	nver, err := storage.PutJSON(ctx, s.deps.Meta, nsTargets, key, t, ver)
 	if errors.Is(err, storage.ErrConflict) {
 		// Re-read: another node finished it, or the target changed.
-		t, nver, err = getJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
+		t, nver, err = storage.GetJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
 		return t, nver, err
 	}
 	if status != "Successful" {
@@ -432,7 +432,7 @@ func (sc *scaler) enforceBounds(ctx context.Context, account, region string, id 
 		return
 	}
 	key := id.key(account, region)
-	t, ver, err := getJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
+	t, ver, err := storage.GetJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
 	if err != nil || t.Pending != nil {
 		return
 	}
@@ -458,7 +458,7 @@ func (sc *scaler) enforceBounds(ctx context.Context, account, region string, id 
 // prune drops activities older than AWS's six-week retention.
 func (sc *scaler) prune(ctx context.Context, now time.Time) {
 	s := sc.s
-	acts, keys, err := listJSON[activityRecord](ctx, s.deps.Meta, nsActivities, "", "", 0)
+	acts, keys, err := storage.ListJSON[activityRecord](ctx, s.deps.Meta, nsActivities, "")
 	if err != nil {
 		return
 	}

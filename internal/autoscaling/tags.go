@@ -38,7 +38,7 @@ func (s *Service) targetByARN(ctx context.Context, call *service.Call, arn strin
 	if arn == "" {
 		return targetRecord{}, "", 0, errValidation("1 validation error detected: Value null at 'resourceARN' failed to satisfy constraint: Member must not be null")
 	}
-	recs, keys, err := listJSON[targetRecord](ctx, s.deps.Meta, nsTargets, call.Account+"/"+call.Region+"/", "", 0)
+	recs, keys, err := storage.ListJSON[targetRecord](ctx, s.deps.Meta, nsTargets, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return targetRecord{}, "", 0, err
 	}
@@ -73,7 +73,7 @@ func (s *Service) updateTags(ctx context.Context, call *service.Call, arn string
 		if err := f(t.Tags); err != nil {
 			return err
 		}
-		if _, err := putJSON(ctx, s.deps.Meta, nsTargets, key, t, ver); errors.Is(err, storage.ErrConflict) {
+		if _, err := storage.PutJSON(ctx, s.deps.Meta, nsTargets, key, t, ver); errors.Is(err, storage.ErrConflict) {
 			continue
 		} else if err != nil {
 			return err

@@ -41,7 +41,7 @@ func (s *Service) registerScalableTarget(ctx context.Context, call *service.Call
 	key := in.key(call.Account, call.Region)
 	var out targetRecord
 	for {
-		rec, ver, err := getJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
+		rec, ver, err := storage.GetJSON[targetRecord](ctx, s.deps.Meta, nsTargets, key)
 		isNew := errors.Is(err, storage.ErrNotFound)
 		if err != nil && !isNew {
 			return nil, err
@@ -72,7 +72,7 @@ func (s *Service) registerScalableTarget(ctx context.Context, call *service.Call
 			}
 			rec.Tags = in.Tags
 		}
-		if _, err := putJSON(ctx, s.deps.Meta, nsTargets, key, rec, ver); errors.Is(err, storage.ErrConflict) {
+		if _, err := storage.PutJSON(ctx, s.deps.Meta, nsTargets, key, rec, ver); errors.Is(err, storage.ErrConflict) {
 			continue
 		} else if err != nil {
 			return nil, err
@@ -99,7 +99,7 @@ func (s *Service) deregisterScalableTarget(ctx context.Context, call *service.Ca
 	key := in.key(call.Account, call.Region)
 	// Deregistering deletes the target's policies (and would delete its
 	// scheduled actions); capacity stays as it is.
-	pols, keys, err := listJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key+"/", "", 0)
+	pols, keys, err := storage.ListJSON[policyRecord](ctx, s.deps.Meta, nsPolicies, key+"/")
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (s *Service) describeScalableTargets(ctx context.Context, call *service.Cal
 	if err != nil {
 		return nil, err
 	}
-	recs, keys, err := listJSON[targetRecord](ctx, s.deps.Meta, nsTargets, call.Account+"/"+call.Region+"/"+in.ServiceNamespace+"/", "", 0)
+	recs, keys, err := storage.ListJSON[targetRecord](ctx, s.deps.Meta, nsTargets, call.Account+"/"+call.Region+"/"+in.ServiceNamespace+"/")
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func decodeToken(token string) (string, error) {
 
 // loadTarget returns a registered target or ObjectNotFoundException.
 func (s *Service) loadTarget(ctx context.Context, account, region string, t targetID) (targetRecord, int64, error) {
-	rec, ver, err := getJSON[targetRecord](ctx, s.deps.Meta, nsTargets, t.key(account, region))
+	rec, ver, err := storage.GetJSON[targetRecord](ctx, s.deps.Meta, nsTargets, t.key(account, region))
 	if errors.Is(err, storage.ErrNotFound) {
 		return rec, 0, errTargetNotFound(t)
 	}

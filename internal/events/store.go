@@ -110,7 +110,7 @@ func getRecord[T any](ctx context.Context, s *Service, ns, key string, notFound 
 	if err != nil {
 		return nil, 0, fmt.Errorf("events: get %s: %w", ns, err)
 	}
-	return v, ver, nil
+	return &v, ver, nil
 }
 
 // putRecord writes v to ns/key with compare-and-set. A lost race is

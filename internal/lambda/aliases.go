@@ -256,7 +256,7 @@ func (s *Service) listAliases(w http.ResponseWriter, r *http.Request, call *serv
 	if err != nil {
 		return err
 	}
-	as, _, err := listJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/")
+	as, _, err := storage.ListJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/")
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ func (s *Service) ProvisionedConcurrency(ctx context.Context, account, region, f
 	if _, err := s.resolve(ctx, ref); err != nil {
 		return 0, 0, "", "", err
 	}
-	rec, _, err := getJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+qualifier)
+	rec, _, err := storage.GetJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+qualifier)
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, 0, "", "", nil
 	}
@@ -57,7 +57,7 @@ func (s *Service) ProvisionedUtilization(ctx context.Context, account, region, f
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	rec, _, err := getJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+qualifier)
+	rec, _, err := storage.GetJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/"+qualifier)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && rec.Status != "READY") {
 		return 0, 0, 0, nil
 	}

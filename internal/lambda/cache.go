@@ -88,7 +88,7 @@ func hotJSON[T any](ctx context.Context, c *cachingMeta, ns, key string) (T, int
 			return v, e.ver, nil
 		}
 	}
-	v, ver, err := getJSON[T](ctx, c.Meta, ns, key)
+	v, ver, err := storage.GetJSON[T](ctx, c.Meta, ns, key)
 	if err != nil {
 		return v, 0, err
 	}

@@ -43,7 +43,7 @@ func (c *concurrency) account(ctx context.Context, ref fnRef) (*acctConc, error)
 	if a != nil {
 		return a, nil
 	}
-	fns, _, err := listJSON[fnRecord](ctx, c.s.deps.Meta, nsFunctions, k+"/")
+	fns, _, err := storage.ListJSON[fnRecord](ctx, c.s.deps.Meta, nsFunctions, k+"/")
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +269,7 @@ func (s *Service) getAccountSettings(w http.ResponseWriter, r *http.Request, cal
 	if err != nil {
 		return err
 	}
-	fns, _, err := listJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, call.Account+"/"+call.Region+"/")
+	fns, _, err := storage.ListJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (s *Service) getAccountSettings(w http.ResponseWriter, r *http.Request, cal
 		total += f.Latest.CodeSize
 		fr := ref
 		fr.Name = f.Name
-		vs, _, err := listJSON[fnConfig](ctx, s.deps.Meta, nsVersions, fr.key()+"/")
+		vs, _, err := storage.ListJSON[fnConfig](ctx, s.deps.Meta, nsVersions, fr.key()+"/")
 		if err != nil {
 			return err
 		}

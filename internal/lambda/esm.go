@@ -177,7 +177,7 @@ func (s *Service) createESM(w http.ResponseWriter, r *http.Request, call *servic
 			return errInvalidParam("Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error Message: The specified queue does not exist for this wsdl version.")
 		}
 	}
-	existing, _, err := listJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/")
+	existing, _, err := storage.ListJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *Service) listESMs(w http.ResponseWriter, r *http.Request, call *service
 		}
 		fnARN = ref.qualifiedARN()
 	}
-	all, _, err := listJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/")
+	all, _, err := storage.ListJSON[esmRecord](ctx, s.deps.Meta, nsESM, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return err
 	}
@@ -301,7 +301,7 @@ func newESMEngine(s *Service) *esmEngine {
 }
 
 func (g *esmEngine) start() {
-	all, _, err := listJSON[esmRecord](g.s.ctx, g.s.deps.Meta, nsESM, "")
+	all, _, err := storage.ListJSON[esmRecord](g.s.ctx, g.s.deps.Meta, nsESM, "")
 	if err != nil {
 		g.s.log.Error("lambda: load event source mappings", "err", err)
 		return

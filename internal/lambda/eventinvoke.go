@@ -256,7 +256,7 @@ func (s *Service) listEventInvokeConfigs(w http.ResponseWriter, r *http.Request,
 	if _, _, err := s.loadFunction(ctx, ref); err != nil {
 		return errNotFound("The function doesn't exist.")
 	}
-	es, _, err := listJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, ref.key()+"/")
+	es, _, err := storage.ListJSON[eventConfig](ctx, s.deps.Meta, nsEventConfig, ref.key()+"/")
 	if err != nil {
 		return err
 	}

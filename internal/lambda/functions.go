@@ -590,7 +590,7 @@ func (s *Service) deleteFunction(w http.ResponseWriter, r *http.Request, call *s
 		}
 		var n int
 		fmt.Sscan(q, &n)
-		aliases, _, err := listJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/")
+		aliases, _, err := storage.ListJSON[aliasRecord](ctx, s.deps.Meta, nsAliases, ref.key()+"/")
 		if err != nil {
 			return err
 		}
@@ -669,7 +669,7 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request, call *se
 	}
 	ctx := r.Context()
 	base := fnRef{Account: call.Account, Region: call.Region}
-	fns, _, err := listJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, call.Account+"/"+call.Region+"/")
+	fns, _, err := storage.ListJSON[fnRecord](ctx, s.deps.Meta, nsFunctions, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return err
 	}
@@ -679,7 +679,7 @@ func (s *Service) listFunctions(w http.ResponseWriter, r *http.Request, call *se
 		ref.Name = fn.Name
 		items = append(items, listConfig(fn.Latest.wire(ref, fn.Name)))
 		if all {
-			vs, _, err := listJSON[fnConfig](ctx, s.deps.Meta, nsVersions, ref.key()+"/")
+			vs, _, err := storage.ListJSON[fnConfig](ctx, s.deps.Meta, nsVersions, ref.key()+"/")
 			if err != nil {
 				return err
 			}

@@ -217,7 +217,7 @@ func (s *Service) publishLayerVersion(w http.ResponseWriter, r *http.Request, ca
 	ctx := r.Context()
 	unlock := s.lockFn(fnRef{Account: a.account, Region: a.region, Name: "layer:" + a.name})
 	defer unlock()
-	head, hver, err := getJSON[layerHead](ctx, s.deps.Meta, nsLayerHeads, a.key())
+	head, hver, err := storage.GetJSON[layerHead](ctx, s.deps.Meta, nsLayerHeads, a.key())
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
@@ -299,7 +299,7 @@ func (s *Service) layersRoot(w http.ResponseWriter, r *http.Request, call *servi
 	if err != nil {
 		return err
 	}
-	vs, _, err := listJSON[layerVersion](r.Context(), s.deps.Meta, nsLayers, call.Account+"/"+call.Region+"/")
+	vs, _, err := storage.ListJSON[layerVersion](r.Context(), s.deps.Meta, nsLayers, call.Account+"/"+call.Region+"/")
 	if err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func (s *Service) listLayerVersions(w http.ResponseWriter, r *http.Request, call
 	if err != nil {
 		return err
 	}
-	vs, _, err := listJSON[layerVersion](r.Context(), s.deps.Meta, nsLayers, a.key()+"/")
+	vs, _, err := storage.ListJSON[layerVersion](r.Context(), s.deps.Meta, nsLayers, a.key()+"/")
 	if err != nil {
 		return err
 	}
@@ -421,7 +421,7 @@ func (s *Service) deleteLayerVersion(w http.ResponseWriter, r *http.Request, cal
 		return err
 	}
 	ctx := r.Context()
-	v, _, err := getJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n))
+	v, _, err := storage.GetJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n))
 	if err == nil {
 		if err := s.deps.Meta.Delete(ctx, nsLayers, a.vkey(n), storage.AnyVersion); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
@@ -621,7 +621,7 @@ func (s *Service) resolveLayers(ctx context.Context, call *service.Call, arns []
 		}
 		n, _ := strconv.Atoi(m[10])
 		a := layerAddr{account: m[8], region: m[2], name: m[9]}
-		v, _, err := getJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n))
+		v, _, err := storage.GetJSON[layerVersion](ctx, s.deps.Meta, nsLayers, a.vkey(n))
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && !layerUsable(a, v, call.Account)) {
 			return nil, errInvalidParam("Layer version %s does not exist.", arn)
 		}

@@ -42,7 +42,7 @@ func (p *provisioner) apply(ref fnRef, rec provRecord) {
 			status, reason = "FAILED", err.Error()
 		}
 		key := ref.key() + "/" + rec.Qualifier
-		cur, ver, gerr := getJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, key)
+		cur, ver, gerr := storage.GetJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, key)
 		if gerr != nil || cur.Requested != rec.Requested {
 			return
 		}
@@ -70,7 +70,7 @@ func (p *provisioner) prewarm(ctx context.Context, ref fnRef, n int) error {
 func (p *provisioner) aliasMoved(ref fnRef, alias string) {
 	ctx := p.s.ctx
 	key := ref.key() + "/" + alias
-	rec, ver, err := getJSON[provRecord](ctx, p.s.deps.Meta, nsProvisioned, key)
+	rec, ver, err := storage.GetJSON[provRecord](ctx, p.s.deps.Meta, nsProvisioned, key)
 	if err != nil {
 		return
 	}
@@ -84,7 +84,7 @@ func (p *provisioner) aliasMoved(ref fnRef, alias string) {
 }
 
 func (s *Service) totalProvisioned(ctx context.Context, ref fnRef) (int, error) {
-	recs, _, err := listJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/")
+	recs, _, err := storage.ListJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/")
 	if err != nil {
 		return 0, err
 	}
@@ -157,7 +157,7 @@ func (s *Service) putProvisioned(w http.ResponseWriter, r *http.Request, call *s
 		return err
 	}
 	key := ref.key() + "/" + ref.Qualifier
-	if old, _, err := getJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, key); err == nil {
+	if old, _, err := storage.GetJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, key); err == nil {
 		total -= old.Requested
 	}
 	if res.fn.Reserved != nil && total+n > *res.fn.Reserved {
@@ -220,7 +220,7 @@ func (s *Service) listProvisioned(w http.ResponseWriter, r *http.Request, call *
 	if _, _, err := s.loadFunction(ctx, ref); err != nil {
 		return err
 	}
-	recs, _, err := listJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/")
+	recs, _, err := storage.ListJSON[provRecord](ctx, s.deps.Meta, nsProvisioned, ref.key()+"/")
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package lambda
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -22,43 +21,14 @@ const (
 	nsLayers      = "lambda.layers"
 )
 
-// getJSON reads and decodes the record ns/key; a missing record is
-// storage.ErrNotFound, unwrapped.
-func getJSON[T any](ctx context.Context, m storage.Meta, ns, key string) (T, int64, error) {
-	v, ver, err := storage.GetJSON[T](ctx, m, ns, key)
-	if err != nil {
-		var zero T
-		return zero, 0, err
-	}
-	return *v, ver, nil
-}
-
-// loadJSON is getJSON with a missing record turned into the error notFound
+// loadJSON is storage.GetJSON with a missing record turned into the error notFound
 // builds.
 func loadJSON[T any](ctx context.Context, m storage.Meta, ns, key string, notFound func() error) (T, int64, error) {
-	v, ver, err := getJSON[T](ctx, m, ns, key)
+	v, ver, err := storage.GetJSON[T](ctx, m, ns, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return v, 0, notFound()
 	}
 	return v, ver, err
-}
-
-func listJSON[T any](ctx context.Context, m storage.Meta, ns, prefix string) ([]T, []string, error) {
-	recs, err := m.List(ctx, ns, prefix, "", 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]T, 0, len(recs))
-	keys := make([]string, 0, len(recs))
-	for _, r := range recs {
-		var v T
-		if err := json.Unmarshal(r.Value, &v); err != nil {
-			return nil, nil, fmt.Errorf("lambda: decode %s %s: %w", ns, r.Key, err)
-		}
-		out = append(out, v)
-		keys = append(keys, r.Key)
-	}
-	return out, keys, nil
 }
 
 // loadFunction returns the function record or ResourceNotFoundException.

@@ -310,7 +310,7 @@ func (s *Service) listURLs(w http.ResponseWriter, r *http.Request, call *service
 	if err := s.urlTarget(ctx, ref, errFnDoesNotExist); err != nil {
 		return err
 	}
-	recs, keys, err := listJSON[urlRecord](ctx, s.deps.Meta, nsURLs, ref.key()+"/")
+	recs, keys, err := storage.ListJSON[urlRecord](ctx, s.deps.Meta, nsURLs, ref.key()+"/")
 	if err != nil {
 		return err
 	}

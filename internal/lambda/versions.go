@@ -96,7 +96,7 @@ func (s *Service) listVersions(w http.ResponseWriter, r *http.Request, call *ser
 		return err
 	}
 	items := []wireConfig{listConfig(fn.Latest.wire(ref, ref.Name))}
-	vs, _, err := listJSON[fnConfig](ctx, s.deps.Meta, nsVersions, ref.key()+"/")
+	vs, _, err := storage.ListJSON[fnConfig](ctx, s.deps.Meta, nsVersions, ref.key()+"/")
 	if err != nil {
 		return err
 	}
