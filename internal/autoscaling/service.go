@@ -52,16 +52,11 @@ type Service struct {
 	deps  Deps
 	log   *slog.Logger
 	codec protocol.Codec
-	ops   map[string]op
+	ops   map[string]protocol.JSONOp
 
 	sc     *scaler
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-}
-
-type op struct {
-	readOnly bool
-	fn       func(ctx context.Context, call *service.Call, body []byte) (any, error)
 }
 
 // New returns the Application Auto Scaling service.
@@ -75,21 +70,21 @@ func New(deps Deps) *Service {
 	s := &Service{deps: deps, log: deps.Logger,
 		codec: protocol.Codec{Kind: protocol.AWSJSON11, Namespace: errNamespace, Logger: deps.Logger}}
 	s.sc = newScaler(s)
-	s.ops = map[string]op{
-		"RegisterScalableTarget":       {false, s.registerScalableTarget},
-		"DeregisterScalableTarget":     {false, s.deregisterScalableTarget},
-		"DescribeScalableTargets":      {true, s.describeScalableTargets},
-		"PutScalingPolicy":             {false, s.putScalingPolicy},
-		"DescribeScalingPolicies":      {true, s.describeScalingPolicies},
-		"DeleteScalingPolicy":          {false, s.deleteScalingPolicy},
-		"DescribeScalingActivities":    {true, s.describeScalingActivities},
-		"TagResource":                  {false, s.tagResource},
-		"UntagResource":                {false, s.untagResource},
-		"ListTagsForResource":          {true, s.listTagsForResource},
-		"PutScheduledAction":           {false, s.notImplemented("PutScheduledAction")},
-		"DeleteScheduledAction":        {false, s.notImplemented("DeleteScheduledAction")},
-		"DescribeScheduledActions":     {true, s.describeScheduledActions},
-		"GetPredictiveScalingForecast": {true, s.notImplemented("GetPredictiveScalingForecast")},
+	s.ops = map[string]protocol.JSONOp{
+		"RegisterScalableTarget":       {Fn: s.registerScalableTarget},
+		"DeregisterScalableTarget":     {Fn: s.deregisterScalableTarget},
+		"DescribeScalableTargets":      {ReadOnly: true, Fn: s.describeScalableTargets},
+		"PutScalingPolicy":             {Fn: s.putScalingPolicy},
+		"DescribeScalingPolicies":      {ReadOnly: true, Fn: s.describeScalingPolicies},
+		"DeleteScalingPolicy":          {Fn: s.deleteScalingPolicy},
+		"DescribeScalingActivities":    {ReadOnly: true, Fn: s.describeScalingActivities},
+		"TagResource":                  {Fn: s.tagResource},
+		"UntagResource":                {Fn: s.untagResource},
+		"ListTagsForResource":          {ReadOnly: true, Fn: s.listTagsForResource},
+		"PutScheduledAction":           {Fn: s.notImplemented("PutScheduledAction")},
+		"DeleteScheduledAction":        {Fn: s.notImplemented("DeleteScheduledAction")},
+		"DescribeScheduledActions":     {ReadOnly: true, Fn: s.describeScheduledActions},
+		"GetPredictiveScalingForecast": {ReadOnly: true, Fn: s.notImplemented("GetPredictiveScalingForecast")},
 	}
 	return s
 }
@@ -130,24 +125,7 @@ func (s *Service) Close() error {
 
 // ServeHTTP implements service.Service.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := service.CallFrom(r.Context())
-	o, ok := s.ops[call.Operation]
-	if !ok {
-		s.codec.WriteError(w, r, protocol.UnknownOperation(call.Operation))
-		return
-	}
-	call.ReadOnly = o.readOnly
-	body, err := protocol.ReadBody(r, 1<<20)
-	if err != nil {
-		s.codec.WriteError(w, r, err)
-		return
-	}
-	out, err := o.fn(r.Context(), call, body)
-	if err != nil {
-		s.codec.WriteError(w, r, err)
-		return
-	}
-	s.codec.WriteJSON(w, http.StatusOK, out)
+	s.codec.ServeJSONOps(w, r, s.ops, 1<<20)
 }
 
 func (s *Service) notImplemented(name string) func(context.Context, *service.Call, []byte) (any, error) {

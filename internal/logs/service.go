@@ -29,12 +29,7 @@ type Service struct {
 	deps  Deps
 	log   *slog.Logger
 	codec protocol.Codec
-	ops   map[string]op
-}
-
-type op struct {
-	readOnly bool
-	fn       func(ctx context.Context, call *service.Call, body []byte) (any, error)
+	ops   map[string]protocol.JSONOp
 }
 
 // New returns the CloudWatch Logs service.
@@ -44,21 +39,21 @@ func New(deps Deps) *Service {
 	}
 	s := &Service{deps: deps, log: deps.Logger,
 		codec: protocol.Codec{Kind: protocol.AWSJSON11, Namespace: namespace, Logger: deps.Logger}}
-	s.ops = map[string]op{
-		"CreateLogGroup":        {false, s.createLogGroup},
-		"DeleteLogGroup":        {false, s.deleteLogGroup},
-		"DescribeLogGroups":     {true, s.describeLogGroups},
-		"CreateLogStream":       {false, s.createLogStream},
-		"DeleteLogStream":       {false, s.deleteLogStream},
-		"DescribeLogStreams":    {true, s.describeLogStreams},
-		"PutLogEvents":          {false, s.putLogEvents},
-		"GetLogEvents":          {true, s.getLogEvents},
-		"FilterLogEvents":       {true, s.filterLogEvents},
-		"PutRetentionPolicy":    {false, s.putRetentionPolicy},
-		"DeleteRetentionPolicy": {false, s.deleteRetentionPolicy},
-		"TagResource":           {false, s.tagResource},
-		"UntagResource":         {false, s.untagResource},
-		"ListTagsForResource":   {true, s.listTagsForResource},
+	s.ops = map[string]protocol.JSONOp{
+		"CreateLogGroup":        {Fn: s.createLogGroup},
+		"DeleteLogGroup":        {Fn: s.deleteLogGroup},
+		"DescribeLogGroups":     {ReadOnly: true, Fn: s.describeLogGroups},
+		"CreateLogStream":       {Fn: s.createLogStream},
+		"DeleteLogStream":       {Fn: s.deleteLogStream},
+		"DescribeLogStreams":    {ReadOnly: true, Fn: s.describeLogStreams},
+		"PutLogEvents":          {Fn: s.putLogEvents},
+		"GetLogEvents":          {ReadOnly: true, Fn: s.getLogEvents},
+		"FilterLogEvents":       {ReadOnly: true, Fn: s.filterLogEvents},
+		"PutRetentionPolicy":    {Fn: s.putRetentionPolicy},
+		"DeleteRetentionPolicy": {Fn: s.deleteRetentionPolicy},
+		"TagResource":           {Fn: s.tagResource},
+		"UntagResource":         {Fn: s.untagResource},
+		"ListTagsForResource":   {ReadOnly: true, Fn: s.listTagsForResource},
 	}
 	return s
 }
@@ -84,22 +79,5 @@ func (s *Service) Close() error { return nil }
 
 // ServeHTTP implements service.Service.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	call := service.CallFrom(r.Context())
-	o, ok := s.ops[call.Operation]
-	if !ok {
-		s.codec.WriteError(w, r, protocol.UnknownOperation(call.Operation))
-		return
-	}
-	call.ReadOnly = o.readOnly
-	body, err := protocol.ReadBody(r, 8<<20)
-	if err != nil {
-		s.codec.WriteError(w, r, err)
-		return
-	}
-	out, err := o.fn(r.Context(), call, body)
-	if err != nil {
-		s.codec.WriteError(w, r, err)
-		return
-	}
-	s.codec.WriteJSON(w, http.StatusOK, out)
+	s.codec.ServeJSONOps(w, r, s.ops, 8<<20)
 }
