@@ -1,7 +1,6 @@
 package lambda_test
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -9,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,28 +41,12 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bootstrap")
-	handlerBin = bin
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/handler")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	bin, zipped, err := testenv.BuildBootstrap(dir, "./testdata/handler")
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "building the test handler:", err)
 		return 1
 	}
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, _ := zw.CreateHeader(h)
-	w.Write(b)
-	zw.Close()
-	handlerZip = buf.Bytes()
+	handlerBin, handlerZip = bin, zipped
 	return m.Run()
 }
 
