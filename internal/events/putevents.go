@@ -12,7 +12,6 @@ import (
 	"github.com/fogbank/fogbank/internal/pattern"
 	"github.com/fogbank/fogbank/internal/protocol"
 	"github.com/fogbank/fogbank/internal/service"
-	"github.com/fogbank/fogbank/internal/storage"
 )
 
 // PutEvents limits.
@@ -124,9 +123,6 @@ func (s *Service) putEvents(ctx context.Context, call *service.Call, body []byte
 	// does not appear in the account's trail (nor, therefore, on its
 	// default bus), as on AWS.
 	call.NoTrail = true
-	// The caller's writes share the embedded store's commits fairly with
-	// other accounts' (see storage.WithFairnessKey).
-	ctx = storage.WithFairnessKey(ctx, call.Account)
 	var in putEventsInput
 	if err := decode(body, &in); err != nil {
 		return nil, err

@@ -258,9 +258,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.ReadOnly = o.readOnly
-	// The caller's writes share the embedded store's commits fairly with
-	// other accounts' (see storage.WithFairnessKey).
-	res, err := o.run(storage.WithFairnessKey(r.Context(), call.Account), rc)
+	// The front door keyed the context with the caller's account, so its
+	// writes share the embedded store's commits fairly (storage.WithFairnessKey).
+	res, err := o.run(r.Context(), rc)
 	if err != nil {
 		s.writeError(w, r, rc.query, err)
 		return
