@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fogbank/fogbank/internal/reqbody"
 )
 
 // DefaultMaxBody caps request bodies read by the decoders.
@@ -27,13 +28,21 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
+	if b, ok := r.Body.(*reqbody.Buffer); ok {
+		// Already in memory (the SigV4 verifier hashed it): no copy.
+		rest := b.Rest()
+		if int64(len(rest)) > max {
+			return nil, NewError(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", "Request must be smaller than %d bytes", max)
+		}
+		return rest, nil
+	}
 	// One allocation when Content-Length is right: room for the body and
 	// one more byte, so that EOF is seen without growing.
 	size := int64(512)
 	if r.ContentLength >= 0 && r.ContentLength <= max {
 		size = r.ContentLength + 1
 	}
-	b, err := readAtMost(r.Body, make([]byte, 0, size), max+1)
+	b, err := reqbody.ReadAtMost(r.Body, make([]byte, 0, size), max+1)
 	if err != nil {
 		return nil, SerializationError("failed to read request body: " + err.Error())
 	}
@@ -42,32 +51,6 @@ func ReadBody(r *http.Request, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
-
-// readAtMost appends to buf what rd yields until EOF or until buf holds
-// limit bytes (io.ReadAll of an io.LimitReader, without its allocations).
-func readAtMost(rd io.Reader, buf []byte, limit int64) ([]byte, error) {
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		end := min(int64(cap(buf)), limit)
-		n, err := rd.Read(buf[len(buf):end])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
-
-// memBody is a request body read into memory.
-type memBody struct{ bytes.Reader }
-
-// Close implements io.Closer.
-func (*memBody) Close() error { return nil }
 
 // DecodeJSON decodes a JSON request body into v. An empty body decodes as
 // {}. Malformed JSON or a value of the wrong type is a SerializationException.
@@ -113,9 +96,7 @@ func ParseQuery(r *http.Request) (url.Values, error) {
 		if err != nil {
 			return nil, err
 		}
-		body := &memBody{}
-		body.Reset(b)
-		r.Body = body
+		r.Body = reqbody.NewBuffer(b)
 		form, err := url.ParseQuery(string(b))
 		if err != nil {
 			return nil, SerializationError("malformed form body")

@@ -1,7 +1,6 @@
 package sigv4
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -10,6 +9,8 @@ import (
 	"hash"
 	"io"
 	"net/http"
+
+	"github.com/fogbank/fogbank/internal/reqbody"
 )
 
 // Payload hash sentinels accepted in X-Amz-Content-Sha256.
@@ -63,7 +64,7 @@ func bufferBody(r *http.Request, max int64) (string, error) {
 	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1
 	}
-	buf, err := readAtMost(r.Body, make([]byte, 0, size), max+1)
+	buf, err := reqbody.ReadAtMost(r.Body, make([]byte, 0, size), max+1)
 	closeErr := r.Body.Close()
 	if err != nil {
 		return "", fmt.Errorf("sigv4: read body: %w", err)
@@ -76,39 +77,11 @@ func bufferBody(r *http.Request, max int64) (string, error) {
 			fmt.Sprintf("Request body exceeds the maximum of %d bytes.", max))
 	}
 	sum := sha256.Sum256(buf)
-	body := &bufferedBody{}
-	body.Reset(buf)
-	r.Body = body
+	r.Body = reqbody.NewBuffer(buf)
 	var hexSum [2 * sha256.Size]byte
 	hex.Encode(hexSum[:], sum[:])
 	return string(hexSum[:]), nil
 }
-
-// readAtMost appends to buf what rd yields until EOF or until buf holds
-// limit bytes.
-func readAtMost(rd io.Reader, buf []byte, limit int64) ([]byte, error) {
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		end := min(int64(cap(buf)), limit)
-		n, err := rd.Read(buf[len(buf):end])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
-
-// bufferedBody is a request body read into memory.
-type bufferedBody struct{ bytes.Reader }
-
-// Close implements io.Closer.
-func (*bufferedBody) Close() error { return nil }
 
 // hashingBody hashes the body as it is read and, at EOF, fails with
 // XAmzContentSHA256Mismatch when the digest differs from the declared one.
