@@ -209,8 +209,12 @@ func createBenchFn(b *testing.B, c *lambda.Client, name string) {
 // BenchmarkWarmInvokeBreakdown measures, interleaved in one run: a loopback
 // HTTP round trip, the bare Runtime API round trip of the test bootstrap,
 // funcrt's warm invoke of it, the server's warm Invoke as a replayed signed
-// request, and the same Invoke through the AWS SDK. It reports p50 and p99
-// of each (µs) and the issue's ratio: (server p50 - bare p50) / loopback p50.
+// request, and the same Invoke through the AWS SDK; then the loopback round
+// trip and the replayed Invoke again with client and server in separate
+// processes (an echo child process; `fogbank serve` built and run as a
+// child), as the research notes define the goal's baseline. It reports p50
+// and p99 of each (µs) and the issue's ratio, (server p50 - bare p50) /
+// loopback p50, for both placements.
 func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 	env := testenv.Start(b)
 	c := lambda.NewFromConfig(env.Config)
@@ -225,7 +229,9 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 	ri := newRawInvoker(b, env, "bench")
 	ri.invoke(b)
 	rie := startRIE(b)
-	var loop, bare, eng, raw, sdk, emu []time.Duration
+	xlb := startXLoopback(b)
+	xri := startXInvoker(b)
+	var loop, bare, eng, raw, sdk, emu, xloop, xraw []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		lb.roundTrip(b)
@@ -242,16 +248,22 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 		t5 := time.Now()
 		loop, bare, eng = append(loop, t1.Sub(t0)), append(bare, t2.Sub(t1)), append(eng, t3.Sub(t2))
 		raw, sdk = append(raw, t4.Sub(t3)), append(sdk, t5.Sub(t4))
+		xlb.roundTrip(b)
+		t6 := time.Now()
+		xri.invoke(b)
+		t7 := time.Now()
+		xloop, xraw = append(xloop, t6.Sub(t5)), append(xraw, t7.Sub(t6))
 		if rie != nil {
 			rie.roundTrip(b)
-			emu = append(emu, time.Since(t5))
+			emu = append(emu, time.Since(t7))
 		}
 	}
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	for _, s := range []struct {
 		name string
 		d    []time.Duration
-	}{{"loopback", loop}, {"bare", bare}, {"funcrt", eng}, {"server", raw}, {"sdk", sdk}, {"rie", emu}} {
+	}{{"loopback", loop}, {"bare", bare}, {"funcrt", eng}, {"server", raw}, {"sdk", sdk}, {"rie", emu},
+		{"xloopback", xloop}, {"xserver", xraw}} {
 		if len(s.d) == 0 {
 			continue
 		}
@@ -262,6 +274,9 @@ func BenchmarkWarmInvokeBreakdown(b *testing.B) {
 	b.ReportMetric(float64(pct(raw, 50)-pct(bare, 50))/l, "(server-bare)/loopback")
 	b.ReportMetric(float64(pct(sdk, 50)-pct(bare, 50))/l, "(sdk-bare)/loopback")
 	b.ReportMetric(float64(pct(eng, 50)-pct(bare, 50))/l, "(funcrt-bare)/loopback")
+	xl := float64(pct(xloop, 50))
+	b.ReportMetric(float64(pct(xraw, 50)-pct(bare, 50))/xl, "(xserver-bare)/xloopback")
+	b.ReportMetric(float64(pct(xraw, 99)-pct(bare, 99))/float64(pct(xloop, 99)), "p99(xserver-bare)/xloopback")
 	if rie != nil {
 		b.ReportMetric(float64(pct(raw, 50))/float64(pct(emu, 50)), "server/rie")
 	}

@@ -31,6 +31,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(echoServerEnv) != "" {
+		os.Exit(echoServerMain())
+	}
 	os.Exit(run(m))
 }
 
