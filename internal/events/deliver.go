@@ -86,7 +86,7 @@ func (s *Service) deliver(ctx context.Context, t *task) *deliveryError {
 		if s.deps.Lambda == nil {
 			return fatal("NO_RESOURCE", "Function not found: %s", t.Target.Arn)
 		}
-		if err := s.deps.Lambda.InvokeAsync(ctx, t.Target.Arn, input); err != nil {
+		if err := s.deps.Lambda.InvokeForRule(ctx, t.Target.Arn, t.RuleARN, t.Target.RoleArn, input); err != nil {
 			return classifyAWSError(err)
 		}
 		return nil

@@ -85,6 +85,8 @@ type harness struct {
 	dir   string
 	// sender replaces the fake SQS when set; shards overrides the 4 shards.
 	sender SQSSender
+	// lambda invokes function targets; nil: no function exists.
+	lambda LambdaInvoker
 	shards int
 	// reg holds the service's metrics (a new registry on every open).
 	reg *prometheus.Registry
@@ -115,7 +117,7 @@ func (h *harness) open() {
 		shards = h.shards
 	}
 	h.reg = prometheus.NewRegistry()
-	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: sender, DataDir: h.dir, Shards: shards, Registerer: h.reg})
+	h.svc = New(Deps{Meta: st.Meta(), Queues: st.Queues(), Logs: st.Logs(), Clock: h.clock, IDs: ids.New(0), SQS: sender, Lambda: h.lambda, DataDir: h.dir, Shards: shards, Registerer: h.reg})
 	if err := h.svc.Start(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}

@@ -45,12 +45,19 @@ type SQSSender interface {
 	SendEventsMessage(ctx context.Context, m SQSMessage) (messageID string, err error)
 }
 
-// LambdaInvoker invokes functions asynchronously (InvocationType Event).
-// The Lambda service will satisfy it; until then Deps.Lambda is nil and
+// LambdaInvoker invokes function targets asynchronously (InvocationType
+// Event); the Lambda service satisfies it. With Deps.Lambda nil,
 // deliveries to function targets fail as AWS's do for a function that does
 // not exist.
 type LambdaInvoker interface {
-	InvokeAsync(ctx context.Context, functionARN string, payload []byte) error
+	// InvokeForRule queues an invocation of functionARN (qualified or not)
+	// for the rule ruleARN; roleARN is the target's RoleArn ("" if none).
+	// As on AWS, the function's resource-based policy decides whether the
+	// rule may invoke it (principal events.amazonaws.com, the rule as
+	// aws:SourceArn); a refusal is an AccessDeniedException
+	// *protocol.Error, which fails the delivery as NO_PERMISSIONS without
+	// retries.
+	InvokeForRule(ctx context.Context, functionARN, ruleARN, roleARN string, payload []byte) error
 }
 
 // Deps are the service's dependencies. Meta, Queues, Logs, Clock and IDs

@@ -61,6 +61,33 @@ func functionPolicy(fn fnRecord, q string) *iampolicy.Policy {
 	return p
 }
 
+// invokeResource returns the ARN whose policy statements govern an
+// invocation of ref, and the qualifier they are stored under.
+func invokeResource(ref fnRef) (resource, qualifier string) {
+	q := policyQualifier(ref)
+	if q == "" {
+		return ref.arn(), ""
+	}
+	return ref.arn() + ":" + q, q
+}
+
+// policyAllowsInvoke reports whether fn's resource policy allows p
+// lambda:InvokeFunction on the resource that governs ref, with ctx as the
+// request's condition keys. An explicit Deny or no applicable Allow is a
+// refusal.
+func policyAllowsInvoke(fn fnRecord, ref fnRef, p iampolicy.Principal, ctx map[string][]string) bool {
+	resource, q := invokeResource(ref)
+	return iampolicy.Evaluate(functionPolicy(fn, q), iampolicy.Request{Principal: p, Action: actionInvoke, Resource: resource, Context: ctx}) == iampolicy.Allowed
+}
+
+// errInvokeDenied is Lambda's AccessDeniedException for a caller (an ARN
+// or a service principal) that no resource-based policy statement admits.
+func errInvokeDenied(caller, resource string) *protocol.Error {
+	return &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
+		Message: "User: " + caller + " is not authorized to perform: " + actionInvoke + " on resource: " + resource +
+			" because no resource-based policy allows the " + actionInvoke + " action"}
+}
+
 // authorizeInvoke decides whether call may invoke ref (resolved as res;
 // resErr is the resolution's error). Callers in the function's account
 // are allowed; others need an Allow in the function policy for the
@@ -70,11 +97,6 @@ func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) 
 	p := callerPrincipal(call)
 	if p.Account == ref.Account {
 		return resErr
-	}
-	q := policyQualifier(ref)
-	resource := ref.arn()
-	if q != "" {
-		resource += ":" + q
 	}
 	if resErr == nil {
 		t := call.Time
@@ -86,8 +108,7 @@ func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) 
 			"aws:CurrentTime":     {t.UTC().Format(time.RFC3339)},
 			"aws:EpochTime":       {strconv.FormatInt(t.Unix(), 10)},
 		}
-		d := iampolicy.Evaluate(functionPolicy(res.fn, q), iampolicy.Request{Principal: p, Action: actionInvoke, Resource: resource, Context: ctx})
-		if d == iampolicy.Allowed {
+		if policyAllowsInvoke(res.fn, ref, p, ctx) {
 			return nil
 		}
 	}
@@ -95,7 +116,6 @@ func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) 
 	if caller == "" {
 		caller = "arn:aws:iam::" + p.Account + ":root"
 	}
-	return &protocol.Error{Code: "AccessDeniedException", Status: http.StatusForbidden,
-		Message: "User: " + caller + " is not authorized to perform: " + actionInvoke + " on resource: " + resource +
-			" because no resource-based policy allows the " + actionInvoke + " action"}
+	resource, _ := invokeResource(ref)
+	return errInvokeDenied(caller, resource)
 }

@@ -1,0 +1,31 @@
+package lambda
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// BenchmarkRuleAuthorization measures the function-policy decision each
+// EventBridge delivery to a function makes (the policy is parsed on every
+// call, from the cached function record): a policy of three statements,
+// the last one admitting the rule.
+func BenchmarkRuleAuthorization(b *testing.B) {
+	ref := fnRef{Account: "111111111111", Region: "us-east-1", Name: "f"}
+	rule := "arn:aws:events:us-east-1:111111111111:rule/r"
+	var fn fnRecord
+	for i, st := range []map[string]any{
+		{"Sid": "s3", "Effect": "Allow", "Principal": map[string]string{"Service": "s3.amazonaws.com"}, "Action": "lambda:InvokeFunction", "Resource": ref.arn()},
+		{"Sid": "x", "Effect": "Allow", "Principal": map[string]string{"AWS": "arn:aws:iam::222222222222:root"}, "Action": "lambda:InvokeFunction", "Resource": ref.arn()},
+		{"Sid": "eb", "Effect": "Allow", "Principal": map[string]string{"Service": eventsPrincipal}, "Action": "lambda:InvokeFunction", "Resource": ref.arn(),
+			"Condition": map[string]any{"ArnLike": map[string]string{"AWS:SourceArn": rule}}},
+	} {
+		raw, _ := json.Marshal(st)
+		fn.Policy = append(fn.Policy, policyStmt{Sid: string(rune('a' + i)), Statement: raw})
+	}
+	for b.Loop() {
+		p, conds := rulePrincipal(rule, "", ref.Account)
+		if !policyAllowsInvoke(fn, ref, p, conds) {
+			b.Fatal("denied")
+		}
+	}
+}
