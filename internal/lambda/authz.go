@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/fogbank/fogbank/internal/iampolicy"
@@ -74,10 +75,51 @@ func invokeResource(ref fnRef) (resource, qualifier string) {
 // policyAllowsInvoke reports whether fn's resource policy allows p
 // lambda:InvokeFunction on the resource that governs ref, with ctx as the
 // request's condition keys. An explicit Deny or no applicable Allow is a
-// refusal.
-func policyAllowsInvoke(fn fnRecord, ref fnRef, p iampolicy.Principal, ctx map[string][]string) bool {
+// refusal. pc (may be nil) keeps parsed policies between calls.
+func policyAllowsInvoke(pc *policyCache, fn fnRecord, ref fnRef, p iampolicy.Principal, ctx map[string][]string) bool {
 	resource, q := invokeResource(ref)
-	return iampolicy.Evaluate(functionPolicy(fn, q), iampolicy.Request{Principal: p, Action: actionInvoke, Resource: resource, Context: ctx}) == iampolicy.Allowed
+	return iampolicy.Evaluate(pc.get(fn, q, resource), iampolicy.Request{Principal: p, Action: actionInvoke, Resource: resource, Context: ctx}) == iampolicy.Allowed
+}
+
+// policyCache keeps the parsed resource policy of each function ARN and
+// qualifier, for the policy revision it was parsed from: deliveries of
+// EventBridge rules and cross-account invokes evaluate the policy on every
+// call, and parsing it dominated that cost. A policy change gives the
+// function a new PolicyRevision, so a stale entry is never used; entries
+// are bounded by the number of qualified functions with a policy.
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]cachedPolicy
+}
+
+type cachedPolicy struct {
+	rev string
+	p   *iampolicy.Policy
+}
+
+// get returns functionPolicy(fn, q), parsed once per policy revision;
+// resource (the ARN the statements govern) is the key.
+func (pc *policyCache) get(fn fnRecord, q, resource string) *iampolicy.Policy {
+	if len(fn.Policy) == 0 {
+		return nil
+	}
+	if pc == nil {
+		return functionPolicy(fn, q)
+	}
+	pc.mu.Lock()
+	c, ok := pc.m[resource]
+	pc.mu.Unlock()
+	if ok && c.rev == fn.PolicyRevision {
+		return c.p
+	}
+	pol := functionPolicy(fn, q)
+	pc.mu.Lock()
+	if pc.m == nil {
+		pc.m = map[string]cachedPolicy{}
+	}
+	pc.m[resource] = cachedPolicy{rev: fn.PolicyRevision, p: pol}
+	pc.mu.Unlock()
+	return pol
 }
 
 // errInvokeDenied is Lambda's AccessDeniedException for a caller (an ARN
@@ -93,7 +135,7 @@ func errInvokeDenied(caller, resource string) *protocol.Error {
 // are allowed; others need an Allow in the function policy for the
 // invoked ARN, and get AccessDeniedException (also when the function does
 // not exist, so its existence does not leak across accounts).
-func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) error {
+func authorizeInvoke(pc *policyCache, call *service.Call, ref fnRef, res resolved, resErr error) error {
 	p := callerPrincipal(call)
 	if p.Account == ref.Account {
 		return resErr
@@ -108,7 +150,7 @@ func authorizeInvoke(call *service.Call, ref fnRef, res resolved, resErr error) 
 			"aws:CurrentTime":     {t.UTC().Format(time.RFC3339)},
 			"aws:EpochTime":       {strconv.FormatInt(t.Unix(), 10)},
 		}
-		if policyAllowsInvoke(res.fn, ref, p, ctx) {
+		if policyAllowsInvoke(pc, res.fn, ref, p, ctx) {
 			return nil
 		}
 	}

@@ -54,7 +54,7 @@ func (s *Service) InvokeForRule(ctx context.Context, functionARN, ruleARN, roleA
 		return err
 	}
 	p, conds := rulePrincipal(ruleARN, roleARN, ref.Account)
-	if !policyAllowsInvoke(res.fn, ref, p, conds) {
+	if !policyAllowsInvoke(&s.policies, res.fn, ref, p, conds) {
 		resource, _ := invokeResource(ref)
 		caller := p.ARN
 		if caller == "" {

@@ -6,9 +6,9 @@ import (
 )
 
 // BenchmarkRuleAuthorization measures the function-policy decision each
-// EventBridge delivery to a function makes (the policy is parsed on every
-// call, from the cached function record): a policy of three statements,
-// the last one admitting the rule.
+// EventBridge delivery to a function makes, parsing the policy on every
+// call ("uncached") and with the service's policy cache ("cached"): a
+// policy of three statements, the last one admitting the rule.
 func BenchmarkRuleAuthorization(b *testing.B) {
 	ref := fnRef{Account: "111111111111", Region: "us-east-1", Name: "f"}
 	rule := "arn:aws:events:us-east-1:111111111111:rule/r"
@@ -22,10 +22,19 @@ func BenchmarkRuleAuthorization(b *testing.B) {
 		raw, _ := json.Marshal(st)
 		fn.Policy = append(fn.Policy, policyStmt{Sid: string(rune('a' + i)), Statement: raw})
 	}
-	for b.Loop() {
-		p, conds := rulePrincipal(rule, "", ref.Account)
-		if !policyAllowsInvoke(fn, ref, p, conds) {
-			b.Fatal("denied")
-		}
+	fn.PolicyRevision = "r1"
+	for _, c := range []struct {
+		name string
+		pc   *policyCache
+	}{{"uncached", nil}, {"cached", &policyCache{}}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				p, conds := rulePrincipal(rule, "", ref.Account)
+				if !policyAllowsInvoke(c.pc, fn, ref, p, conds) {
+					b.Fatal("denied")
+				}
+			}
+		})
 	}
 }

@@ -156,7 +156,7 @@ func (s *Service) invoke(w http.ResponseWriter, r *http.Request, call *service.C
 	}
 	ctx := r.Context()
 	res, err := s.resolveHot(ctx, ref)
-	if err := authorizeInvoke(call, ref, res, err); err != nil {
+	if err := authorizeInvoke(&s.policies, call, ref, res, err); err != nil {
 		return err
 	}
 	call.Resources = []service.Resource{{Type: "AWS::Lambda::Function", Name: ref.qualifiedARN()}}
@@ -208,7 +208,7 @@ func (s *Service) invokeAsyncLegacy(w http.ResponseWriter, r *http.Request, call
 		return errRequestTooLarge(fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxAsyncPayload))
 	}
 	res, err := s.resolveHot(r.Context(), ref)
-	if err := authorizeInvoke(call, ref, res, err); err != nil {
+	if err := authorizeInvoke(&s.policies, call, ref, res, err); err != nil {
 		return err
 	}
 	if err := s.async.enqueue(r.Context(), res, payload, call.RequestID, ""); err != nil {

@@ -113,7 +113,8 @@ type Service struct {
 	conc *concurrency
 	sink *logSink
 
-	fnLocks sync.Map // fnRef.key() -> *sync.Mutex, serialises control-plane writes
+	fnLocks  sync.Map // fnRef.key() -> *sync.Mutex, serialises control-plane writes
+	policies policyCache
 	presign presigner
 
 	ctx    context.Context
