@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -194,22 +196,39 @@ func BenchmarkColdStart(b *testing.B) {
 // namespace probe is not counted) under each isolation, against the bare
 // floor (exec of the same bootstrap until its first response) measured in
 // the same iterations. The variants this host cannot provide fall back;
-// the log line says what ran.
+// the log line says what ran. The "+pool" variants take pre-started
+// sandbox helpers from a SandboxPool of DefaultSandboxPoolSize, refilled
+// (outside the timed parts) before each iteration, as between cold starts
+// that are not back to back; they also report the resident set of an idle
+// helper (here a helper is this test binary, not Fogbank's).
 func BenchmarkColdStartIsolation(b *testing.B) {
 	for _, v := range []struct {
 		name string
 		opts Options
+		pool bool
 	}{
-		{"process", Options{Isolation: IsolationProcess, DisableCgroupV1: true}},
-		{"process+cgroup1", Options{Isolation: IsolationProcess}},
-		{"namespaces", Options{DisableCgroupV1: true}},
-		{"namespaces+cgroup1", Options{}},
+		{"process", Options{Isolation: IsolationProcess, DisableCgroupV1: true}, false},
+		{"process+cgroup1", Options{Isolation: IsolationProcess}, false},
+		{"namespaces", Options{DisableCgroupV1: true}, false},
+		{"namespaces+cgroup1", Options{}, false},
+		{"namespaces+pool", Options{DisableCgroupV1: true}, true},
+		{"namespaces+cgroup1+pool", Options{}, true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
+			size := 0
+			if v.pool {
+				size = DefaultSandboxPoolSize
+			}
+			pool := NewSandboxPool(size, nil)
+			b.Cleanup(func() { _ = pool.Close() })
+			v.opts.SandboxPool = pool
 			m := newManager(b, testConfig(b), v.opts)
 			b.Logf("sandbox: %s", m.Sandbox())
 			var cold, bare []time.Duration
 			for b.Loop() {
+				if v.pool && !waitIdle(pool, size) {
+					b.Fatal("the sandbox pool is not filled")
+				}
 				t0 := time.Now()
 				res, err := m.Invoke(context.Background(), Request{Payload: benchPayload})
 				cold = append(cold, time.Since(t0))
@@ -231,6 +250,12 @@ func BenchmarkColdStartIsolation(b *testing.B) {
 			b.ReportMetric(float64(c)/1e6, "cold-p50-ms")
 			b.ReportMetric(float64(br)/1e6, "bare-exec-p50-ms")
 			b.ReportMetric(float64(c)/float64(br), "cold/bare")
+			if v.pool {
+				if pids := idlePids(pool); len(pids) > 0 {
+					st, _ := os.ReadFile("/proc/" + strconv.Itoa(pids[0]) + "/status")
+					b.ReportMetric(float64(statusField(st, "VmRSS:")), "idle-helper-rss-kB")
+				}
+			}
 		})
 	}
 }

@@ -133,6 +133,12 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives operational logs. If nil, logs are discarded.
 	Logger *slog.Logger
+	// SandboxPool, if not nil, supplies pre-started sandbox helpers to the
+	// environments' cold starts under IsolationNamespaces (see
+	// SandboxPool). It is shared by all the Managers of a process and
+	// closed by its owner, after them. If nil, every cold start starts its
+	// own helper.
+	SandboxPool *SandboxPool
 }
 
 // LogSink receives log lines. WriteLog is called from the environment's

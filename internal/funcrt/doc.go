@@ -44,7 +44,14 @@
 //     every mount a slave of the host's, so nothing propagates back), sets
 //     the host name, waits for funcrt's go-ahead and executes the bootstrap
 //     in place. This costs one start of the Go runtime (a few
-//     milliseconds) per cold start.
+//     milliseconds) per cold start, unless Options.SandboxPool supplies a
+//     helper started ahead of need (already in its namespaces, /proc
+//     mounted), which is handed the bootstrap, its arguments, environment,
+//     working directory, host name and log pipe over a Unix socket; the
+//     pool starts a replacement once the runtime's init has ended. Pooled
+//     helpers start with an empty environment, exit when the pool is closed
+//     or Fogbank dies, and are not used when environments are born in a
+//     cgroup v2 (a pooled helper could only be moved in after birth).
 //
 // The network namespace is shared: functions reach their Runtime API and
 // Fogbank on loopback. The file system is the host's as Fogbank's user

@@ -21,8 +21,17 @@ var (
 	buildErr  error
 )
 
+// testPool, when FUNCRT_TEST_SANDBOX_POOL is set, is given to every
+// Manager newManager creates without a pool of its own: the whole suite
+// then runs with pooled sandbox helpers.
+var testPool *SandboxPool
+
 func TestMain(m *testing.M) {
+	if os.Getenv("FUNCRT_TEST_SANDBOX_POOL") != "" {
+		testPool = NewSandboxPool(DefaultSandboxPoolSize, nil)
+	}
 	code := m.Run()
+	_ = testPool.Close()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
 	}
@@ -87,6 +96,9 @@ func newManager(t testing.TB, cfg Config, opts Options) *Manager {
 	t.Helper()
 	if opts.TempDir == "" {
 		opts.TempDir = t.TempDir()
+	}
+	if opts.SandboxPool == nil {
+		opts.SandboxPool = testPool
 	}
 	m, err := New(cfg, opts)
 	if err != nil {

@@ -93,6 +93,9 @@ func New(cfg Config, opts Options) (*Manager, error) {
 		}
 		m.cgroupV1 = dir
 	}
+	if o.Isolation == IsolationNamespaces {
+		o.SandboxPool.warm()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopReaper = cancel
 	m.wg.Add(1)

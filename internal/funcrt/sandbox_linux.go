@@ -176,9 +176,18 @@ func (e *environment) spawn(argv, env []string) error {
 	}
 }
 
-// spawnAt starts the bootstrap at one isolation level.
+// spawnAt starts the bootstrap at one isolation level: at nsFull in a
+// pooled helper when Options.SandboxPool has one (and the environment is
+// not born in a cgroup v2), else in a new process.
 func (e *environment) spawnAt(level nsLevel, argv, env []string) error {
 	m := e.m
+	if level == nsFull && m.sb.refuseFlags == 0 && (e.cg == nil || e.cg.v1) {
+		if h := m.opts.SandboxPool.take(); h != nil {
+			if err := e.spawnPooled(h, argv, env); err != errPoolMiss {
+				return err
+			}
+		}
+	}
 	attr := m.sb.procAttr(level)
 	if e.cg != nil && e.cg.fd >= 0 {
 		attr.UseCgroupFD = true
@@ -223,27 +232,7 @@ func (e *environment) spawnAt(level nsLevel, argv, env []string) error {
 		return err
 	}
 	pid := cmd.Process.Pid
-	if e.cg != nil && e.cg.v1 {
-		// Moving a process into a cgroup v1 waits for an RCU grace period
-		// (milliseconds, more on a busy host), so it runs alongside the
-		// runtime's init rather than before it; start waits for it before
-		// the first invocation. What the runtime touches before it is
-		// moved stays charged to Fogbank's cgroup.
-		join := make(chan error, 1)
-		e.cgJoin = join
-		cg := e.cg
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			err := cg.join(pid)
-			if err == nil {
-				for _, p := range processTree(pid)[1:] { // what it forked meanwhile
-					_ = cg.join(p)
-				}
-			}
-			join <- err
-		}()
-	}
+	e.joinCgroupV1(pid)
 	if level == nsFull {
 		if err := releaseHelper(ctlW, statR, m.opts.InitTimeout, argv[0]); err != nil {
 			killGroup(pid)
@@ -253,6 +242,33 @@ func (e *environment) spawnAt(level nsLevel, argv, env []string) error {
 	}
 	e.cmd = cmd
 	return nil
+}
+
+// joinCgroupV1 moves the environment's first process (pid) into its
+// cgroup v1, if it has one. Moving a process into a cgroup v1 waits for an
+// RCU grace period (milliseconds, more on a busy host), so it runs
+// alongside the runtime's init rather than before it; start waits for it
+// before the first invocation. What the runtime touches before it is
+// moved stays charged to Fogbank's cgroup.
+func (e *environment) joinCgroupV1(pid int) {
+	if e.cg == nil || !e.cg.v1 {
+		return
+	}
+	m := e.m
+	join := make(chan error, 1)
+	e.cgJoin = join
+	cg := e.cg
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		err := cg.join(pid)
+		if err == nil {
+			for _, p := range processTree(pid)[1:] { // what it forked meanwhile
+				_ = cg.join(p)
+			}
+		}
+		join <- err
+	}()
 }
 
 // releaseHelper lets the helper execute the bootstrap and reads what
@@ -265,6 +281,12 @@ func releaseHelper(ctlW, statR *os.File, timeout time.Duration, path string) err
 	if err != nil {
 		return fmt.Errorf("funcrt: sandbox helper: %w", err)
 	}
+	return helperStatus(b, path)
+}
+
+// helperStatus turns what a helper wrote after its go-ahead into an
+// error: nil when it executed the bootstrap at path.
+func helperStatus(b []byte, path string) error {
 	if len(b) == 0 {
 		return nil // the exec closed the status pipe
 	}

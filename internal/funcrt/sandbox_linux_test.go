@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,9 +50,12 @@ func nsLink(t *testing.T, pid, ns string) string {
 }
 
 // TestSandboxNamespaces checks, from inside (the handler's view) and from
-// the host (/proc/<pid>/ns), the namespaces Manager.Sandbox reports.
-func TestSandboxNamespaces(t *testing.T) {
-	m := newManager(t, testConfig(t), Options{})
+// the host (/proc/<pid>/ns), the namespaces Manager.Sandbox reports, with
+// and without pooled helpers.
+func TestSandboxNamespaces(t *testing.T) { poolModes(t, testSandboxNamespaces) }
+
+func testSandboxNamespaces(t *testing.T, withPool func(Options) Options) {
+	m := newManager(t, testConfig(t), withPool(Options{}))
 	sb := m.Sandbox()
 	t.Logf("sandbox: %s", sb)
 	if sb.Isolation != IsolationNamespaces {
@@ -96,9 +100,11 @@ func TestSandboxNamespaces(t *testing.T) {
 // name the kernel rejects), then the namespaces themselves (an invalid
 // clone flag): environments still run, one level down, and Sandbox says
 // why.
-func TestSandboxFallback(t *testing.T) {
+func TestSandboxFallback(t *testing.T) { poolModes(t, testSandboxFallback) }
+
+func testSandboxFallback(t *testing.T, withPool func(Options) Options) {
 	t.Run("setup refused", func(t *testing.T) {
-		m := newManager(t, testConfig(t), Options{})
+		m := newManager(t, testConfig(t), withPool(Options{}))
 		m.sb.hostname = strings.Repeat("h", 100) // sethostname: EINVAL beyond 64 bytes
 		w := invokeWhoami(t, m)
 		sb := m.Sandbox()
@@ -111,7 +117,7 @@ func TestSandboxFallback(t *testing.T) {
 		}
 	})
 	t.Run("namespaces refused", func(t *testing.T) {
-		m := newManager(t, testConfig(t), Options{})
+		m := newManager(t, testConfig(t), withPool(Options{}))
 		m.sb.refuseFlags = syscall.CLONE_THREAD // EINVAL without CLONE_SIGHAND
 		w := invokeWhoami(t, m)
 		sb := m.Sandbox()
@@ -125,7 +131,7 @@ func TestSandboxFallback(t *testing.T) {
 		invokeWhoami(t, m) // a second environment goes straight to the level that works
 	})
 	t.Run("probe before any environment", func(t *testing.T) {
-		m := newManager(t, testConfig(t), Options{})
+		m := newManager(t, testConfig(t), withPool(Options{}))
 		m.sb.refuseFlags = syscall.CLONE_THREAD
 		if sb := m.Sandbox(); len(sb.Namespaces) != 0 || sb.Fallback == "" {
 			t.Fatalf("probe: %+v", sb)
@@ -178,7 +184,9 @@ func processesNamed(name string) (all, zombies int) {
 // nothing may survive. In a PID namespace, killing its init kills it (and
 // the kernel reaps it); without one, the cgroup v1 clean-up kills it (its
 // zombie then belongs to the host's init).
-func TestSandboxTimeoutLeavesNoProcess(t *testing.T) {
+func TestSandboxTimeoutLeavesNoProcess(t *testing.T) { poolModes(t, testSandboxTimeoutLeavesNoProcess) }
+
+func testSandboxTimeoutLeavesNoProcess(t *testing.T, withPool func(Options) Options) {
 	for _, tc := range []struct {
 		name string
 		opts Options
@@ -189,7 +197,7 @@ func TestSandboxTimeoutLeavesNoProcess(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
 			cfg.Timeout = time.Second
-			m := newManager(t, cfg, tc.opts)
+			m := newManager(t, cfg, withPool(tc.opts))
 			sb := m.Sandbox()
 			ns := len(sb.Namespaces) > 0
 			switch {
@@ -222,10 +230,12 @@ func TestSandboxTimeoutLeavesNoProcess(t *testing.T) {
 // hierarchy is writable: the kernel enforces MemorySize, the OOM kill is
 // reported as Lambda does, Max Memory Used comes from the cgroup, and the
 // cgroup is removed with the environment.
-func TestSandboxCgroupV1Memory(t *testing.T) {
+func TestSandboxCgroupV1Memory(t *testing.T) { poolModes(t, testSandboxCgroupV1Memory) }
+
+func testSandboxCgroupV1Memory(t *testing.T, withPool func(Options) Options) {
 	cfg := testConfig(t)
 	cfg.MemoryMB = 128
-	m := newManager(t, cfg, Options{DisableMemoryPolling: true})
+	m := newManager(t, cfg, withPool(Options{DisableMemoryPolling: true}))
 	if sb := m.Sandbox(); sb.Memory != "cgroup1" {
 		t.Skipf("no writable cgroup v1 memory hierarchy (memory: %s)", sb.Memory)
 	}
@@ -375,12 +385,19 @@ func TestSandboxStateDowngrade(t *testing.T) {
 // TestSandboxDiesWithFogbank SIGKILLs a process that runs an environment
 // (this test binary again, running holdEnvironment) in the middle of an
 // invocation: the environment and the orphan it left behind must die with
-// it (Pdeathsig on the namespace's init).
+// it (Pdeathsig on the namespace's init). With a pool, the started
+// environment and the idle helpers die too.
 func TestSandboxDiesWithFogbank(t *testing.T) {
 	if os.Getenv("FUNCRT_HOLD_ENVIRONMENT") != "" {
 		holdEnvironment(t)
 		return
 	}
+	for _, pooled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unpooled", true: "pooled"}[pooled], func(t *testing.T) { testSandboxDiesWithFogbank(t, pooled) })
+	}
+}
+
+func testSandboxDiesWithFogbank(t *testing.T, pooled bool) {
 	m := newManager(t, testConfig(t), Options{})
 	if sb := m.Sandbox(); len(sb.Namespaces) == 0 {
 		t.Skipf("this host refuses namespaces: %s", sb.Fallback)
@@ -388,7 +405,8 @@ func TestSandboxDiesWithFogbank(t *testing.T) {
 	name := "fbk" + randHex(6)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSandboxDiesWithFogbank$")
 	// The killed holder cannot clean up: its temporary files go in ours.
-	cmd.Env = append(os.Environ(), "FUNCRT_HOLD_ENVIRONMENT="+name, "FOGBANK_TEST_HANDLER="+handlerBin(t), "TMPDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "FUNCRT_HOLD_ENVIRONMENT="+name, "FOGBANK_TEST_HANDLER="+handlerBin(t), "TMPDIR="+t.TempDir(),
+		"FUNCRT_HOLD_POOL="+strconv.FormatBool(pooled))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -399,7 +417,8 @@ func TestSandboxDiesWithFogbank(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	line := make([]byte, 64)
 	n, _ := out.Read(line)
-	if !strings.HasPrefix(string(line[:n]), "ready") {
+	fields := strings.Fields(string(line[:n]))
+	if len(fields) == 0 || fields[0] != "ready" || pooled != (len(fields) > 1) {
 		t.Fatalf("holder said %q", line[:n])
 	}
 	if all, z := processesNamed(name); all-z != 1 {
@@ -408,6 +427,13 @@ func TestSandboxDiesWithFogbank(t *testing.T) {
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	waitFor(t, "the environment to die with its parent", func() bool { all, _ := processesNamed(name); return all == 0 })
+	for _, f := range fields[1:] {
+		pid, _ := strconv.Atoi(f)
+		waitFor(t, "the idle helper "+f+" to die with its parent", func() bool {
+			b, err := os.ReadFile("/proc/" + f + "/stat")
+			return pid <= 0 || err != nil || !statAlive(b)
+		})
+	}
 }
 
 // holdEnvironment runs in the child of TestSandboxDiesWithFogbank: it
@@ -417,12 +443,27 @@ func TestSandboxDiesWithFogbank(t *testing.T) {
 func holdEnvironment(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Timeout = 10 * time.Minute
-	m := newManager(t, cfg, Options{DisableCgroupV1: true})
+	opts := Options{DisableCgroupV1: true, SandboxPool: NewSandboxPool(0, nil)}
+	var p *SandboxPool
+	if os.Getenv("FUNCRT_HOLD_POOL") == "true" {
+		p = fullPool(t, 2)
+		opts.SandboxPool = p
+	}
+	m := newManager(t, cfg, opts)
 	name := os.Getenv("FUNCRT_HOLD_ENVIRONMENT")
 	go func() {
 		_, _ = m.Invoke(context.Background(), Request{Payload: []byte(`{"action":"fork","message":"` + name + `","ms":600000}`)})
 	}()
 	waitFor(t, "the grandchild to run", func() bool { all, z := processesNamed(name); return all-z == 1 })
-	fmt.Println("ready")
+	ready := "ready"
+	if p != nil {
+		if poolStarted(p) == 2 || !waitIdle(p, 2) {
+			t.Fatal("the environment did not come from the pool, or the pool was not refilled")
+		}
+		for _, pid := range idlePids(p) {
+			ready += " " + strconv.Itoa(pid)
+		}
+	}
+	fmt.Println(ready)
 	time.Sleep(10 * time.Minute)
 }

@@ -39,6 +39,9 @@ type runtimes struct {
 	// of paying a durable identity write on its cold start.
 	credsMu sync.Mutex
 	creds   map[string]roleCreds
+	// pool holds pre-started sandbox helpers for every manager's cold
+	// starts; closeAll closes it after the managers.
+	pool *funcrt.SandboxPool
 }
 
 type roleCreds struct {
@@ -56,7 +59,8 @@ type rtEntry struct {
 }
 
 func newRuntimes(s *Service) *runtimes {
-	return &runtimes{s: s, entries: map[string]*rtEntry{}, creds: map[string]roleCreds{}}
+	return &runtimes{s: s, entries: map[string]*rtEntry{}, creds: map[string]roleCreds{},
+		pool: funcrt.NewSandboxPool(funcrt.DefaultSandboxPoolSize, s.log)}
 }
 
 // codeDir is where a code or layer blob is unpacked.
@@ -230,6 +234,7 @@ func (rt *runtimes) closeAll() {
 		go func() { defer wg.Done(); e.mgr.Close() }()
 	}
 	wg.Wait()
+	_ = rt.pool.Close()
 }
 
 // roleCredentials returns the execution role's temporary credentials for
@@ -313,6 +318,7 @@ func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*
 		Sink:            s.sink.forAccount(ref.Account, ref.Region, cfg.Logging),
 		Clock:           s.deps.Clock,
 		Logger:          s.log,
+		SandboxPool:     rt.pool,
 	})
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("lambda: start runtime: %w", err)

@@ -115,7 +115,7 @@ type Service struct {
 
 	fnLocks  sync.Map // fnRef.key() -> *sync.Mutex, serialises control-plane writes
 	policies policyCache
-	presign presigner
+	presign  presigner
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -144,6 +144,10 @@ func New(deps Deps) *Service {
 	s.m = newMetrics(deps.Registerer)
 	s.sink = newLogSink(deps.Logs, deps.Logger)
 	s.rt = newRuntimes(s)
+	if deps.Registerer != nil {
+		_ = deps.Registerer.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fogbank_lambda_sandbox_pool_idle",
+			Help: "Pre-started sandbox helpers ready for cold starts."}, func() float64 { return float64(s.rt.pool.Idle()) }))
+	}
 	s.conc = newConcurrency(s)
 	s.async = newAsyncEngine(s)
 	s.esm = newESMEngine(s)

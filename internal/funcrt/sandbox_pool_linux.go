@@ -1,0 +1,385 @@
+//go:build linux
+
+package funcrt
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fogbank/fogbank/internal/funcrt/nsinit"
+)
+
+// DefaultSandboxPoolSize is the number of idle sandbox helpers a pool
+// keeps unless told otherwise.
+const DefaultSandboxPoolSize = 2
+
+// SandboxPool keeps a few sandbox helpers (see package nsinit) started
+// ahead of need: each is already in its new PID, IPC, UTS and mount
+// namespaces with its private /proc mounted, blocked on its control
+// socket. A cold start at the full namespace level then hands one its
+// exec spec (bootstrap, arguments, environment, working directory, host
+// name, and the log pipe as standard output and error) instead of
+// re-executing Fogbank's binary, and the pool starts a replacement in the
+// background. When the pool is empty, closed, or the host refused the
+// helper's set-up, environments start their own helper as without a pool.
+//
+// One pool serves every Manager of a process (Options.SandboxPool); its
+// owner closes it after them. It starts helpers only once a Manager with
+// IsolationNamespaces has been created. Each idle helper is a process
+// that exits when the pool is closed or Fogbank dies; of its resident set
+// (about 9 MB for Fogbank's binary) about 1 MB is its own, the rest pages
+// of the binary shared with Fogbank. A helper runs at most one bootstrap,
+// which replaces it. Managers whose environments are born in a cgroup v2
+// (Options.CgroupParent) do not use the pool: a pooled helper could only
+// be moved into the cgroup after its birth.
+//
+// A nil *SandboxPool is valid and holds no helper. Its methods are safe
+// for concurrent use.
+type SandboxPool struct {
+	size int
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	cond     *sync.Cond // broadcast whenever idle or starting changes
+	idle     []*pooledHelper
+	starting int
+	active   bool   // a Manager with namespaces has asked for helpers
+	closed   bool   // no helper is started or handed out any more
+	disabled string // why the host's refusal stopped the pool; "" otherwise
+	wg       sync.WaitGroup
+
+	// started counts helpers started (tests).
+	started int
+	// refuseFlags is added to the helpers' clone flags (a test hook, as
+	// sandboxState.refuseFlags), set before the pool is used.
+	refuseFlags uintptr
+}
+
+// pooledHelper is one idle helper: the process and funcrt's end of its
+// control socket.
+type pooledHelper struct {
+	cmd  *exec.Cmd
+	conn *net.UnixConn
+}
+
+// NewSandboxPool returns a pool that keeps up to size idle helpers
+// (DefaultSandboxPoolSize is the usual figure). A size of zero or less
+// disables it: it never holds a helper. Log receives its operational
+// logs; nil discards them.
+func NewSandboxPool(size int, log *slog.Logger) *SandboxPool {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &SandboxPool{size: max(size, 0), log: log.With("component", "funcrt-pool")}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// poolReadyTimeout bounds how long a new helper may take to be ready.
+const poolReadyTimeout = DefaultInitTimeout
+
+// warm starts filling the pool, once.
+func (p *SandboxPool) warm() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.active {
+		p.active = true
+		p.fillLocked()
+	}
+}
+
+// fillLocked starts helpers until idle and starting ones make size.
+func (p *SandboxPool) fillLocked() {
+	if p.closed || !p.active || p.disabled != "" {
+		return
+	}
+	for len(p.idle)+p.starting < p.size {
+		p.starting++
+		p.started++
+		p.wg.Add(1)
+		go p.startOne()
+	}
+}
+
+// startOne starts one helper and adds it to the idle list once ready.
+func (p *SandboxPool) startOne() {
+	defer p.wg.Done()
+	h, err := startPooledHelper(p.refuseFlags)
+	p.mu.Lock()
+	p.starting--
+	p.cond.Broadcast()
+	var se *sandboxError
+	switch {
+	case err == nil && !p.closed:
+		p.idle = append(p.idle, h)
+		p.mu.Unlock()
+		return
+	case errors.As(err, &se) && p.disabled == "":
+		p.disabled = se.msg
+		p.log.Info("sandbox helper pool disabled: the host refused the helper", "reason", se.msg)
+	case err != nil:
+		p.log.Warn("sandbox helper pool: starting a helper failed", "err", err)
+	}
+	p.mu.Unlock()
+	if h != nil {
+		h.discard()
+	}
+}
+
+// startPooledHelper starts a helper in "pool" mode and waits until it is
+// ready. A *sandboxError means the host refuses the namespaces or the
+// helper's set-up.
+func startPooledHelper(refuseFlags uintptr) (*pooledHelper, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("funcrt: sandbox pool: socketpair: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "sandbox-pool")
+	child := os.NewFile(uintptr(fds[1]), "sandbox-pool-helper")
+	c, err := net.FileConn(parent)
+	_ = parent.Close()
+	if err != nil {
+		_ = child.Close()
+		return nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
+	}
+	conn := c.(*net.UnixConn)
+	attr := &sandboxState{refuseFlags: refuseFlags}
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe", Args: []string{nsinit.Arg0, "pool"},
+		Env: []string{}, // nothing of Fogbank's: the Spec brings the bootstrap's
+		Dir: "/", SysProcAttr: attr.procAttr(nsFull),
+		ExtraFiles: []*os.File{child}, // nsinit.ControlFD
+	}
+	err = cmd.Start()
+	_ = child.Close()
+	if err != nil {
+		_ = conn.Close()
+		if nsErrno(err) {
+			return nil, &sandboxError{msg: err.Error()}
+		}
+		return nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
+	}
+	h := &pooledHelper{cmd: cmd, conn: conn}
+	_ = conn.SetReadDeadline(time.Now().Add(poolReadyTimeout))
+	var b [1]byte
+	n, err := io.ReadFull(conn, b[:])
+	if n == 1 && b[0] == nsinit.StatusReady[0] {
+		_ = conn.SetReadDeadline(time.Time{})
+		return h, nil
+	}
+	rest, _ := io.ReadAll(conn)
+	msg := string(b[:n]) + string(rest)
+	if m, ok := strings.CutPrefix(msg, nsinit.StatusSetup); ok {
+		return h, &sandboxError{msg: m}
+	}
+	return h, fmt.Errorf("funcrt: sandbox pool: helper not ready (%q): %v", msg, err)
+}
+
+// take hands out an idle helper, or nil when there is none (and then
+// starts replacements at once). After a successful take the caller calls
+// refill once the environment has started, so that the replacement does
+// not compete with the cold start for the CPU. Helpers found dead (their
+// end of the socket closed) are discarded and replaced with the others.
+func (p *SandboxPool) take() *pooledHelper {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	var h *pooledHelper
+	for h == nil && len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle[len(p.idle)-1] = nil
+		p.idle = p.idle[:len(p.idle)-1]
+		if c.alive() {
+			h = c
+			continue
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			c.discard()
+		}()
+	}
+	if h == nil {
+		p.fillLocked()
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	return h
+}
+
+// Idle returns the number of helpers ready to be handed out.
+func (p *SandboxPool) Idle() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// refill starts helpers in the background until the pool is full again.
+func (p *SandboxPool) refill() {
+	p.mu.Lock()
+	p.fillLocked()
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// alive reports whether the idle helper still holds its end of the
+// socket: nothing to read yet, and no end of file.
+func (h *pooledHelper) alive() bool {
+	rc, err := h.conn.SyscallConn()
+	if err != nil {
+		return false
+	}
+	alive := false
+	_ = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		alive = err == syscall.EAGAIN
+		return true // never wait
+	})
+	return alive
+}
+
+// discard ends the helper: closing its socket makes it exit, the SIGKILL
+// makes sure, and Wait reaps it.
+func (h *pooledHelper) discard() {
+	_ = h.conn.Close()
+	killGroup(h.cmd.Process.Pid)
+	_ = h.cmd.Wait()
+}
+
+// Close ends the idle helpers and waits for the ones being started or
+// discarded. Environments already started from the pool belong to their
+// Managers. Afterwards the pool hands out nothing. Close always returns
+// nil.
+func (p *SandboxPool) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, h := range idle {
+		_ = h.conn.Close() // all of them first: they exit in parallel
+	}
+	for _, h := range idle {
+		h.discard()
+	}
+	p.wg.Wait()
+	return nil
+}
+
+// errPoolMiss reports that a pooled helper could not take the
+// environment (it died after take); the caller starts one as without a
+// pool.
+var errPoolMiss = errors.New("funcrt: pooled sandbox helper lost")
+
+// spawnPooled starts the environment's bootstrap in the pooled helper h
+// (level nsFull). errPoolMiss means nothing was started. The pool is
+// refilled when the runtime's init has ended (or at once if the bootstrap
+// did not start): a replacement helper costs a start of Fogbank's binary,
+// which would otherwise share the CPU with this cold start.
+func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err error) {
+	m := e.m
+	pool := m.opts.SandboxPool
+	defer func() {
+		if err != nil {
+			pool.refill()
+			return
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			select {
+			case <-e.api.initDone:
+			case <-e.api.initFailed:
+			case <-e.exited:
+			}
+			pool.refill()
+		}()
+	}()
+	msg, err := nsinit.AppendSpec(nil, nsinit.Spec{Hostname: m.sb.hostnameOrDefault(), Dir: m.cfg.CodeDir, Argv: argv, Env: env})
+	if err != nil {
+		// Too large for the helper: the exec without a pool reports what
+		// the kernel thinks of it.
+		e.discardHelper(h)
+		return errPoolMiss
+	}
+	_ = h.conn.SetDeadline(time.Now().Add(m.opts.InitTimeout))
+	if err := sendSpec(h.conn, msg, e.logW); err != nil {
+		m.log.Debug("pooled sandbox helper lost; starting one", "err", err)
+		e.discardHelper(h)
+		return errPoolMiss
+	}
+	pid := h.cmd.Process.Pid
+	e.joinCgroupV1(pid)
+	b, err := io.ReadAll(h.conn)
+	_ = h.conn.Close()
+	if err == nil {
+		err = helperStatus(b, argv[0])
+	} else {
+		err = fmt.Errorf("funcrt: sandbox helper: %w", err)
+	}
+	if err != nil {
+		killGroup(pid)
+		_ = h.cmd.Wait()
+		return err
+	}
+	e.cmd = h.cmd
+	return nil
+}
+
+// discardHelper ends an unused helper in the background (Close waits).
+func (e *environment) discardHelper(h *pooledHelper) {
+	e.m.wg.Add(1)
+	go func() {
+		defer e.m.wg.Done()
+		h.discard()
+	}()
+}
+
+// sendSpec writes the encoded spec to the helper with two copies of the
+// log pipe (standard output and error) attached.
+func sendSpec(conn *net.UnixConn, msg []byte, logW *os.File) error {
+	rc, err := logW.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var n int
+	cerr := rc.Control(func(fd uintptr) {
+		n, _, err = conn.WriteMsgUnix(msg, syscall.UnixRights(int(fd), int(fd)), nil)
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err == nil && n < len(msg) {
+		_, err = conn.Write(msg[n:])
+	}
+	return err
+}
