@@ -265,9 +265,3 @@ func (s *Service) InvokeInternal(ctx context.Context, functionARN string, payloa
 		FunctionError: out.FunctionError, ExecutedVersion: out.ExecutedVersion}, nil
 }
 
-// InvokeAsync queues an asynchronous invocation; it satisfies EventBridge's
-// LambdaInvoker interface.
-func (s *Service) InvokeAsync(ctx context.Context, functionARN string, payload []byte) error {
-	_, err := s.InvokeInternal(ctx, functionARN, payload, true)
-	return err
-}
