@@ -47,6 +47,10 @@ type environment struct {
 	// REPORT lines are written (nil when none are pending); touched only
 	// by the goroutine holding the environment.
 	reporting chan struct{}
+	// firstDone is closed when the environment's first invocation has
+	// ended, its deferred log lines included (see firstInvocationDone).
+	firstDone chan struct{}
+	firstOnce sync.Once
 
 	mu          sync.Mutex // guards dead against a concurrent start
 	dead        bool
@@ -64,7 +68,7 @@ type initFailure struct {
 
 // newEnvironment prepares (but does not start) an environment.
 func (m *Manager) newEnvironment(provisioned bool) (*environment, error) {
-	e := &environment{m: m, provisioned: provisioned, startedProvisioned: provisioned, exited: make(chan struct{}),
+	e := &environment{m: m, provisioned: provisioned, startedProvisioned: provisioned, exited: make(chan struct{}), firstDone: make(chan struct{}),
 		stream: logStreamName(m.clk.Now(), m.cfg.Version)}
 	var err error
 	if e.tmpDir, err = os.MkdirTemp(m.baseDir, "env-"); err != nil {
@@ -389,6 +393,7 @@ wait:
 			rep.MaxMemoryUsedMB = kbToMB(e.peakKB)
 			e.logs.platform(endLine(req.RequestID))
 			e.logs.platform(rep.Line())
+			e.firstInvocationDone()
 		}()
 		return res, true, nil
 	}
@@ -418,7 +423,14 @@ wait:
 	res.MaxMemoryUsedMB = rep.MaxMemoryUsedMB
 	res.Report = rep
 	res.LogTail = e.logs.end()
+	e.firstInvocationDone()
 	return res, reuse, nil
+}
+
+// firstInvocationDone marks the end of an invocation; the first one
+// closes firstDone.
+func (e *environment) firstInvocationDone() {
+	e.firstOnce.Do(func() { close(e.firstDone) })
 }
 
 // awaitReport waits until the previous invocation's deferred log lines

@@ -57,8 +57,8 @@ type SandboxPool struct {
 	disabled string // why the host's refusal stopped the pool; "" otherwise
 	wg       sync.WaitGroup
 
-	// started counts helpers started (tests).
-	started int
+	// started counts helpers started, taken helpers handed out (tests).
+	started, taken int
 	// refuseFlags is added to the helpers' clone flags (a test hook, as
 	// sandboxState.refuseFlags), set before the pool is used.
 	refuseFlags uintptr
@@ -218,6 +218,8 @@ func (p *SandboxPool) take() *pooledHelper {
 	}
 	if h == nil {
 		p.fillLocked()
+	} else {
+		p.taken++
 	}
 	p.cond.Broadcast()
 	p.mu.Unlock()
@@ -302,9 +304,11 @@ var errPoolMiss = errors.New("funcrt: pooled sandbox helper lost")
 
 // spawnPooled starts the environment's bootstrap in the pooled helper h
 // (level nsFull). errPoolMiss means nothing was started. The pool is
-// refilled when the runtime's init has ended (or at once if the bootstrap
-// did not start): a replacement helper costs a start of Fogbank's binary,
-// which would otherwise share the CPU with this cold start.
+// refilled when the environment's first invocation has ended (for a
+// provisioned environment, which has none yet, when its init has ended),
+// or at once if the bootstrap did not start: a replacement helper costs a
+// start of Fogbank's binary, which would otherwise share the CPU with this
+// cold start and delay its answer to the caller.
 func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err error) {
 	m := e.m
 	pool := m.opts.SandboxPool
@@ -313,11 +317,15 @@ func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err erro
 			pool.refill()
 			return
 		}
+		ready := e.firstDone
+		if e.startedProvisioned {
+			ready = e.api.initDone
+		}
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
 			select {
-			case <-e.api.initDone:
+			case <-ready:
 			case <-e.api.initFailed:
 			case <-e.exited:
 			}

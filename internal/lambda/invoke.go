@@ -264,4 +264,3 @@ func (s *Service) InvokeInternal(ctx context.Context, functionARN string, payloa
 	return InvokeResult{StatusCode: http.StatusOK, RequestID: out.RequestID, Payload: out.Payload,
 		FunctionError: out.FunctionError, ExecutedVersion: out.ExecutedVersion}, nil
 }
-
