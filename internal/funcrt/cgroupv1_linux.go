@@ -9,25 +9,62 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // newCgroupV1 creates parent/name in a cgroup v1 memory hierarchy with
-// memory.limit_in_bytes = memMB (and the same memory+swap limit where swap
-// accounting exists, so the limit cannot be dodged by swapping).
+// the environment's memory limit (see setLimitV1).
 func newCgroupV1(parent, name string, memMB int) (*cgroupEnv, error) {
+	c, err := makeCgroupV1(parent, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.setLimitV1(memMB); err != nil {
+		_ = c.remove()
+		return nil, err
+	}
+	return c, nil
+}
+
+// makeCgroupV1 creates parent/name in a cgroup v1 memory hierarchy without
+// a limit of its own (a pooled sandbox helper's, see SandboxPool).
+func makeCgroupV1(parent, name string) (*cgroupEnv, error) {
 	dir := filepath.Join(parent, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("funcrt: cgroup v1: %w", err)
 	}
-	c := &cgroupEnv{dir: dir, fd: -1, v1: true}
+	return &cgroupEnv{dir: dir, fd: -1, v1: true}, nil
+}
+
+// setLimitV1 sets memory.limit_in_bytes to memMB (and the same memory+swap
+// limit where swap accounting exists, so the limit cannot be dodged by
+// swapping). The kernel keeps the memory limit at or below the
+// memory+swap one (EINVAL otherwise): a limit below the current one is
+// written memory first, one above it memory+swap first.
+func (c *cgroupEnv) setLimitV1(memMB int) error {
 	limit := []byte(strconv.FormatInt(int64(memMB)<<20, 10))
-	if err := os.WriteFile(filepath.Join(dir, "memory.limit_in_bytes"), limit, 0); err != nil {
-		_ = c.remove()
-		return nil, fmt.Errorf("funcrt: cgroup v1: memory.limit_in_bytes: %w", err)
+	mem := filepath.Join(c.dir, "memory.limit_in_bytes")
+	memsw := filepath.Join(c.dir, "memory.memsw.limit_in_bytes")
+	err := os.WriteFile(mem, limit, 0)
+	if errors.Is(err, syscall.EINVAL) && os.WriteFile(memsw, limit, 0) == nil {
+		err = os.WriteFile(mem, limit, 0) // growing: memory+swap went first
+	}
+	if err != nil {
+		return fmt.Errorf("funcrt: cgroup v1: memory.limit_in_bytes: %w", err)
 	}
 	// Absent without swap accounting (CONFIG_MEMCG_SWAP, swapaccount=1).
-	_ = os.WriteFile(filepath.Join(dir, "memory.memsw.limit_in_bytes"), limit, 0)
-	return c, nil
+	_ = os.WriteFile(memsw, limit, 0)
+	return nil
+}
+
+// resetPeakV1 restarts memory.max_usage_in_bytes from the current usage
+// (writing 0 to it does that), forgetting the peak of what ran in the
+// cgroup before.
+func (c *cgroupEnv) resetPeakV1() error {
+	if err := os.WriteFile(filepath.Join(c.dir, "memory.max_usage_in_bytes"), []byte("0"), 0); err != nil {
+		return fmt.Errorf("funcrt: cgroup v1: memory.max_usage_in_bytes: %w", err)
+	}
+	return nil
 }
 
 // memoryCgroupV1 returns the directory of this process's cgroup in the

@@ -48,10 +48,13 @@
 //     helper started ahead of need (already in its namespaces, /proc
 //     mounted), which is handed the bootstrap, its arguments, environment,
 //     working directory, host name and log pipe over a Unix socket; the
-//     pool starts a replacement once the runtime's init has ended. Pooled
-//     helpers start with an empty environment, exit when the pool is closed
-//     or Fogbank dies, and are not used when environments are born in a
-//     cgroup v2 (a pooled helper could only be moved in after birth).
+//     pool starts a replacement once the environment's first invocation
+//     has ended. Pooled helpers start with an empty environment, exit when
+//     the pool is closed or Fogbank dies, and are not used when
+//     environments are born in a cgroup v2 (a pooled helper could only be
+//     moved in after birth). Where environments get a cgroup v1 (see
+//     Memory), each pooled helper enters a memory cgroup of its own as it
+//     starts, which the environment taking it adopts.
 //
 // The network namespace is shared: functions reach their Runtime API and
 // Fogbank on loopback. The file system is the host's as Fogbank's user
@@ -95,18 +98,29 @@
 //   - cgroup v1, when Fogbank's own cgroup in a cgroup v1 memory hierarchy
 //     (/proc/self/cgroup, /proc/self/mountinfo) accepts child cgroups (it
 //     does for root on cgroup v1/hybrid hosts, the development machine
-//     included) and Options.DisableCgroupV1 is not set: every environment
-//     gets a child with memory.limit_in_bytes = MemorySize (and
-//     memory.memsw.limit_in_bytes where swap accounting exists). Its first
-//     process is moved in by writing its pid to cgroup.procs right after it
-//     starts, then whatever it forked meanwhile; the move waits for an RCU
-//     grace period (milliseconds), so it runs alongside the runtime's init
-//     and the first invocation waits for it. What the runtime touched
-//     before the move stays charged to Fogbank's cgroup (the live process
-//     tree's own peak is then the floor of Max Memory Used). No pids limit
-//     on v1. On removal, the processes still listed in cgroup.procs are
-//     SIGKILLed, which also catches setsid'ed orphans when there is no PID
-//     namespace;
+//     included) and Options.DisableCgroupV1 is not set (found out once per
+//     SandboxPool, or per Manager without one): every environment gets a
+//     child with memory.limit_in_bytes = MemorySize (and
+//     memory.memsw.limit_in_bytes where swap accounting exists). Moving a
+//     process into a cgroup v1 waits for an RCU grace period
+//     (milliseconds), so a cold start from a pooled sandbox helper moves
+//     nothing: the helper entered a cgroup of its own (no limit) when the
+//     pool started it, and the environment adopts that cgroup, setting the
+//     limit before the bootstrap is executed and restarting
+//     memory.max_usage_in_bytes once it has been, so the helper's own
+//     usage does not count as the function's. Otherwise the environment's
+//     first process is moved in by writing its pid to cgroup.procs right
+//     after it starts, then whatever it forked meanwhile; the move runs
+//     alongside the runtime's init, the first invocation waits for it, and
+//     what the runtime touched before it stays charged to Fogbank's cgroup
+//     (the live process tree's own peak is then the floor of Max Memory
+//     Used). No pids limit on v1. On removal, the processes still listed
+//     in cgroup.procs are SIGKILLed, which also catches setsid'ed orphans
+//     when there is no PID namespace. A helper's cgroup that no
+//     environment adopted (Options.DisableCgroupV1 with a pool shared with
+//     Managers that limit memory) is removed with the helper or the
+//     environment that took it; cgroups are left behind only when Fogbank
+//     is killed;
 //   - polling, best effort, otherwise: while an invocation runs the tree's
 //     resident set is polled and the group is killed when it exceeds
 //     MemorySize (Options.DisableMemoryPolling turns it off).

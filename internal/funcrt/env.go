@@ -29,6 +29,12 @@ type environment struct {
 	logW   *os.File
 	tmpDir string
 	cg     *cgroupEnv
+	// cgMade is set once cg has been made or taken over (see ensureCgroup);
+	// helperCg is a pooled helper's cgroup the environment did not take
+	// over (no limit), removed with it. Both are touched only by the
+	// goroutine starting the environment, then by destroy.
+	cgMade   bool
+	helperCg *cgroupEnv
 	// cgJoin reports the end of the move into a cgroup v1 (nil without
 	// one); cgFailed is set when that move failed, so the memory limit is
 	// the polled one. cgFailed is touched only by the goroutine holding
@@ -71,7 +77,7 @@ func (m *Manager) newEnvironment(provisioned bool) (*environment, error) {
 	e := &environment{m: m, provisioned: provisioned, startedProvisioned: provisioned, exited: make(chan struct{}), firstDone: make(chan struct{}),
 		stream: logStreamName(m.clk.Now(), m.cfg.Version)}
 	var err error
-	if e.tmpDir, err = os.MkdirTemp(m.baseDir, "env-"); err != nil {
+	if e.tmpDir, err = m.takeTmp(); err != nil {
 		return nil, fmt.Errorf("funcrt: environment temp dir: %w", err)
 	}
 	r, w, err := os.Pipe()
@@ -122,7 +128,10 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 		_ = e.logW.Close()
 		return 0, fail, nil
 	}
-	e.cg = m.newEnvCgroup()
+	if m.cgroupParent != "" || m.opts.Isolation != IsolationNamespaces || !m.opts.SandboxPool.bornInCgroups() {
+		// Otherwise a pooled helper may bring the cgroup (see spawnPooled).
+		e.ensureCgroup()
+	}
 	env := buildEnv(&m.cfg, envInputs{runtimeAPI: e.api.addr(), logStream: e.stream, optDir: m.optDir,
 		tmpDir: e.tmpDir, provisioned: e.startedProvisioned})
 	t0 := time.Now()
@@ -177,6 +186,15 @@ func (e *environment) start(ctx context.Context) (time.Duration, *initFailure, e
 	case <-ctx.Done():
 		killGroup(e.pid)
 		return 0, nil, fmt.Errorf("funcrt: init: %w", ctx.Err())
+	}
+}
+
+// ensureCgroup makes the environment's memory cgroup (see newEnvCgroup)
+// unless it has one, or tried to make it, already.
+func (e *environment) ensureCgroup() {
+	if !e.cgMade {
+		e.cgMade = true
+		e.cg = e.m.newEnvCgroup()
 	}
 }
 
@@ -498,9 +516,11 @@ func (e *environment) destroy() {
 			}
 			_ = e.logs.r.Close()
 			<-e.logs.done
-			if e.cg != nil {
-				if err := e.cg.remove(); err != nil {
-					m.log.Warn("environment cgroup left behind", "err", err)
+			for _, cg := range []*cgroupEnv{e.cg, e.helperCg} {
+				if cg != nil {
+					if err := cg.remove(); err != nil {
+						m.log.Warn("environment cgroup left behind", "err", err)
+					}
 				}
 			}
 			_ = os.RemoveAll(e.tmpDir)

@@ -23,7 +23,7 @@ type Manager struct {
 	opts         Options
 	log          *slog.Logger
 	clk          clock.Clock
-	baseDir      string // per-manager directory: environments' temp dirs, merged /opt
+	baseDir      string // per-manager directory holding the merged /opt ("" without layers)
 	optDir       string // merged layers ("" without layers)
 	cgroupParent string // cgroup v2 parent; "" when not in use
 	cgroupV1     string // this process's cgroup v1 memory cgroup; "" when not in use
@@ -36,6 +36,10 @@ type Manager struct {
 	busy        int
 	provisioned int
 	closed      bool
+	// spareTmp is an environment temporary directory made ahead of need
+	// ("" when there is none); makingTmp is set while one is being made.
+	spareTmp  string
+	makingTmp bool
 
 	stopReaper context.CancelFunc
 	wg         sync.WaitGroup
@@ -57,7 +61,8 @@ type Stats struct {
 
 // New returns a Manager for cfg. It validates cfg, merges the layers into
 // the manager's /opt stand-in and starts the idle reaper; no environment
-// is started until Invoke or Prewarm.
+// is started until Invoke or Prewarm. Options.TempDir must be an existing
+// directory.
 func New(cfg Config, opts Options) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -68,11 +73,19 @@ func New(cfg Config, opts Options) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, opts: o, log: o.Logger.With("component", "funcrt", "function", cfg.FunctionName, "version", cfg.Version),
 		clk: o.Clock, all: map[*environment]bool{}}
-	var err error
-	if m.baseDir, err = os.MkdirTemp(o.TempDir, "fogbank-fn-"); err != nil {
-		return nil, fmt.Errorf("funcrt: manager dir: %w", err)
+	// Only layers need a directory of the Manager's own: one mkdir fewer
+	// when a function's first invocation creates its Manager.
+	if st, err := os.Stat(o.TempDir); err != nil || !st.IsDir() {
+		if err == nil {
+			err = errors.New("not a directory")
+		}
+		return nil, fmt.Errorf("funcrt: temp dir %s: %w", o.TempDir, err)
 	}
 	if len(cfg.LayerDirs) > 0 {
+		var err error
+		if m.baseDir, err = os.MkdirTemp(o.TempDir, "fogbank-fn-"); err != nil {
+			return nil, fmt.Errorf("funcrt: manager dir: %w", err)
+		}
 		m.optDir = m.baseDir + "/opt"
 		if err := mergeLayers(m.optDir, cfg.LayerDirs); err != nil {
 			_ = os.RemoveAll(m.baseDir)
@@ -87,14 +100,14 @@ func New(cfg Config, opts Options) (*Manager, error) {
 		}
 	}
 	if m.cgroupParent == "" && !o.DisableCgroupV1 {
-		dir, err := memoryCgroupV1()
+		dir, err := o.SandboxPool.memoryCgroupV1()
 		if err != nil {
 			m.log.Debug("no writable cgroup v1 memory hierarchy; memory limit is best effort", "err", err)
 		}
 		m.cgroupV1 = dir
 	}
 	if o.Isolation == IsolationNamespaces {
-		o.SandboxPool.warm()
+		o.SandboxPool.warm(m.cgroupV1 != "")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopReaper = cancel
@@ -145,6 +158,9 @@ func (m *Manager) Invoke(ctx context.Context, req Request) (Result, error) {
 		}
 		res, reuse, err := e.invoke(ctx, &req, cold, initDur)
 		m.release(e, reuse)
+		if cold {
+			m.prepareTmp()
+		}
 		if errors.Is(err, errRedispatch) && attempt < 2 {
 			continue
 		}
@@ -311,6 +327,7 @@ func (m *Manager) Prewarm(ctx context.Context, n int) error {
 		}()
 	}
 	wg.Wait()
+	m.prepareTmp()
 	return errors.Join(errs...)
 }
 
@@ -372,8 +389,61 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.stopReaper()
 	m.wg.Wait()
-	if err := os.RemoveAll(m.baseDir); err != nil {
-		return fmt.Errorf("funcrt: close: %w", err)
+	m.mu.Lock()
+	spare := m.spareTmp
+	m.spareTmp = ""
+	m.mu.Unlock()
+	var errs []error
+	for _, dir := range []string{spare, m.baseDir} {
+		if dir != "" {
+			if err := os.RemoveAll(dir); err != nil {
+				errs = append(errs, fmt.Errorf("funcrt: close: %w", err))
+			}
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// envTmpPrefix starts the names of environments' temporary directories.
+const envTmpPrefix = "fogbank-env-"
+
+// takeTmp returns a new, empty temporary directory for an environment: the
+// one made ahead of need if there is one (see prepareTmp), else a new one.
+func (m *Manager) takeTmp() (string, error) {
+	m.mu.Lock()
+	dir := m.spareTmp
+	m.spareTmp = ""
+	m.mu.Unlock()
+	if dir != "" {
+		return dir, nil
+	}
+	return os.MkdirTemp(m.opts.TempDir, envTmpPrefix)
+}
+
+// prepareTmp makes, in the background, the temporary directory of the
+// next environment, unless there is one already: creating a directory
+// costs a cold start a fraction of a millisecond on some file systems. It
+// is called once a cold start has answered, so as not to compete with it.
+func (m *Manager) prepareTmp() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.spareTmp != "" || m.makingTmp {
+		return
+	}
+	m.makingTmp = true
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		dir, err := os.MkdirTemp(m.opts.TempDir, envTmpPrefix)
+		m.mu.Lock()
+		m.makingTmp = false
+		keep := err == nil && !m.closed && m.spareTmp == ""
+		if keep {
+			m.spareTmp = dir
+		}
+		m.mu.Unlock()
+		if err == nil && !keep {
+			_ = os.Remove(dir)
+		}
+	}()
 }

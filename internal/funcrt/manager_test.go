@@ -260,7 +260,7 @@ func TestEnvironmentVariables(t *testing.T) {
 	if d := time.Until(time.UnixMilli(out.DeadlineMs)); d <= 0 || d > cfg.Timeout {
 		t.Errorf("deadline is %v away, want within the %v timeout", d, cfg.Timeout)
 	}
-	if out.TmpDir == os.TempDir() || !strings.HasPrefix(out.TmpDir, m.baseDir) {
+	if out.TmpDir == os.TempDir() || !strings.HasPrefix(out.TmpDir, filepath.Join(m.opts.TempDir, envTmpPrefix)) {
 		t.Errorf("TMPDIR %q is not the environment's private directory", out.TmpDir)
 	}
 }
@@ -488,7 +488,10 @@ func TestContextCancelDiscardsEnvironment(t *testing.T) {
 }
 
 func TestClosedManager(t *testing.T) {
-	m, err := New(testConfig(t), Options{TempDir: t.TempDir()})
+	tmp := t.TempDir()
+	cfg := testConfig(t)
+	cfg.LayerDirs = []string{t.TempDir()}
+	m, err := New(cfg, Options{TempDir: tmp})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,9 +502,56 @@ func TestClosedManager(t *testing.T) {
 	if _, err := m.Invoke(context.Background(), Request{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Invoke after Close: %v", err)
 	}
-	if _, err := os.Stat(m.baseDir); !os.IsNotExist(err) {
-		t.Errorf("manager directory left behind: %v", err)
+	// The environments' directories, the one made ahead of need and the
+	// merged layers go with the Manager.
+	if ents, err := os.ReadDir(tmp); err != nil || len(ents) != 0 {
+		t.Errorf("left behind in the temp dir: %v %v", ents, err)
 	}
+	if _, err := New(cfg, Options{TempDir: filepath.Join(tmp, "missing")}); err == nil {
+		t.Error("New accepted a missing temp dir")
+	}
+}
+
+// TestEnvironmentTmpDir checks that a cold start after the first one gets
+// the temporary directory made ahead of need, new and empty, and that each
+// environment's directory goes with it.
+func TestEnvironmentTmpDir(t *testing.T) {
+	tmp := t.TempDir()
+	m := newManager(t, testConfig(t), Options{TempDir: tmp})
+	tmpDirOf := func() string {
+		var out struct {
+			TmpDir string `json:"tmpdir"`
+		}
+		res := invoke(t, m, `{"action":"env"}`)
+		if err := json.Unmarshal(res.Payload, &out); err != nil || !res.ColdStart {
+			t.Fatalf("%v: cold %v %s", err, res.ColdStart, res.Payload)
+		}
+		m.mu.Lock() // the next invocation is a cold start again
+		for _, e := range m.idle {
+			m.dropLocked(e)
+		}
+		m.idle = nil
+		m.mu.Unlock()
+		return out.TmpDir
+	}
+	first := tmpDirOf()
+	var spare string
+	waitFor(t, "a temporary directory made ahead of need", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		spare = m.spareTmp
+		return spare != ""
+	})
+	if ents, err := os.ReadDir(spare); err != nil || len(ents) != 0 || filepath.Dir(spare) != tmp {
+		t.Fatalf("spare directory %s: %v %v", spare, ents, err)
+	}
+	if second := tmpDirOf(); second != spare || second == first {
+		t.Errorf("second environment's TMPDIR %s, want the spare %s (first %s)", second, spare, first)
+	}
+	waitFor(t, "the first environment's directory to be removed", func() bool {
+		_, err := os.Stat(first)
+		return os.IsNotExist(err)
+	})
 }
 
 func TestLayers(t *testing.T) {

@@ -188,6 +188,7 @@ func (e *environment) spawnAt(level nsLevel, argv, env []string) error {
 			}
 		}
 	}
+	e.ensureCgroup()
 	attr := m.sb.procAttr(level)
 	if e.cg != nil && e.cg.fd >= 0 {
 		attr.UseCgroupFD = true

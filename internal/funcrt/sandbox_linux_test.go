@@ -446,7 +446,7 @@ func holdEnvironment(t *testing.T) {
 	opts := Options{DisableCgroupV1: true, SandboxPool: NewSandboxPool(0, nil)}
 	var p *SandboxPool
 	if os.Getenv("FUNCRT_HOLD_POOL") == "true" {
-		p = fullPool(t, 2)
+		p = filledPool(t, 2, false) // this process is killed: it could not remove cgroups
 		opts.SandboxPool = p
 	}
 	m := newManager(t, cfg, opts)

@@ -42,6 +42,17 @@ const DefaultSandboxPoolSize = 2
 // (Options.CgroupParent) do not use the pool: a pooled helper could only
 // be moved into the cgroup after its birth.
 //
+// Once a Manager with IsolationNamespaces and a cgroup v1 memory limit has
+// been created, each helper the pool starts gets a memory cgroup of its
+// own (a child of Fogbank's, without a limit), which it enters right after
+// it starts, ahead of need: a cold start that takes it makes that cgroup
+// the environment's, with the function's limit, instead of moving the
+// bootstrap into a new cgroup (which waits for an RCU grace period,
+// milliseconds). The cgroup of an idle helper is removed with the helper.
+//
+// The pool also finds out, once, whether this process's cgroup v1 memory
+// hierarchy accepts child cgroups, for every Manager that uses it.
+//
 // A nil *SandboxPool is valid and holds no helper. Its methods are safe
 // for concurrent use.
 type SandboxPool struct {
@@ -55,7 +66,16 @@ type SandboxPool struct {
 	active   bool   // a Manager with namespaces has asked for helpers
 	closed   bool   // no helper is started or handed out any more
 	disabled string // why the host's refusal stopped the pool; "" otherwise
+	// cgParent is where new helpers get their memory cgroup ("" for none):
+	// set by a Manager with a cgroup v1 limit, cleared for good (cgFailed)
+	// when a helper could not enter its cgroup.
+	cgParent string
+	cgFailed bool
 	wg       sync.WaitGroup
+
+	probeOnce sync.Once // memoryCgroupV1's result, found out once
+	probeDir  string
+	probeErr  error
 
 	// started counts helpers started, taken helpers handed out (tests).
 	started, taken int
@@ -64,11 +84,14 @@ type SandboxPool struct {
 	refuseFlags uintptr
 }
 
-// pooledHelper is one idle helper: the process and funcrt's end of its
-// control socket.
+// pooledHelper is one idle helper: the process, funcrt's end of its
+// control socket, and its cgroup v1 memory cgroup (nil without one). The
+// cgroup belongs to the helper until an environment takes it over (see
+// spawnPooled), which sets cg to nil.
 type pooledHelper struct {
 	cmd  *exec.Cmd
 	conn *net.UnixConn
+	cg   *cgroupEnv
 }
 
 // NewSandboxPool returns a pool that keeps up to size idle helpers
@@ -87,17 +110,46 @@ func NewSandboxPool(size int, log *slog.Logger) *SandboxPool {
 // poolReadyTimeout bounds how long a new helper may take to be ready.
 const poolReadyTimeout = DefaultInitTimeout
 
-// warm starts filling the pool, once.
-func (p *SandboxPool) warm() {
+// memoryCgroupV1 is memoryCgroupV1 for the pool's Managers, found out on
+// the first call (each call when p is nil).
+func (p *SandboxPool) memoryCgroupV1() (string, error) {
+	if p == nil {
+		return memoryCgroupV1()
+	}
+	p.probeOnce.Do(func() { p.probeDir, p.probeErr = memoryCgroupV1() })
+	return p.probeDir, p.probeErr
+}
+
+// warm starts filling the pool, once. With cgroupV1 (the caller limits
+// memory with cgroup v1), helpers started from now on get a memory cgroup
+// of their own.
+func (p *SandboxPool) warm(cgroupV1 bool) {
 	if p == nil {
 		return
 	}
+	dir := ""
+	if cgroupV1 {
+		dir, _ = p.memoryCgroupV1()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if dir != "" && !p.cgFailed {
+		p.cgParent = dir
+	}
 	if !p.active {
 		p.active = true
 		p.fillLocked()
 	}
+}
+
+// bornInCgroups reports whether new helpers get a memory cgroup.
+func (p *SandboxPool) bornInCgroups() bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cgParent != ""
 }
 
 // fillLocked starts helpers until idle and starting ones make size.
@@ -109,17 +161,22 @@ func (p *SandboxPool) fillLocked() {
 		p.starting++
 		p.started++
 		p.wg.Add(1)
-		go p.startOne()
+		go p.startOne(p.cgParent)
 	}
 }
 
-// startOne starts one helper and adds it to the idle list once ready.
-func (p *SandboxPool) startOne() {
+// startOne starts one helper (in a new memory cgroup under cgParent unless
+// that is "") and adds it to the idle list once ready.
+func (p *SandboxPool) startOne(cgParent string) {
 	defer p.wg.Done()
-	h, err := startPooledHelper(p.refuseFlags)
+	h, cgErr, err := startPooledHelper(p.refuseFlags, cgParent)
 	p.mu.Lock()
 	p.starting--
 	p.cond.Broadcast()
+	if cgErr != nil && !p.cgFailed {
+		p.cgFailed, p.cgParent = true, ""
+		p.log.Info("sandbox helper pool: helpers get no memory cgroup of their own", "err", cgErr)
+	}
 	var se *sandboxError
 	switch {
 	case err == nil && !p.closed:
@@ -134,17 +191,21 @@ func (p *SandboxPool) startOne() {
 	}
 	p.mu.Unlock()
 	if h != nil {
-		h.discard()
+		if err := h.discard(); err != nil {
+			p.log.Warn("sandbox helper pool: helper cgroup left behind", "err", err)
+		}
 	}
 }
 
 // startPooledHelper starts a helper in "pool" mode and waits until it is
 // ready. A *sandboxError means the host refuses the namespaces or the
-// helper's set-up.
-func startPooledHelper(refuseFlags uintptr) (*pooledHelper, error) {
+// helper's set-up. With cgParent, the helper is moved into a new memory
+// cgroup there as soon as it has started, while it sets itself up; if
+// that fails, cgErr says why and the helper goes on without one.
+func startPooledHelper(refuseFlags uintptr, cgParent string) (h *pooledHelper, cgErr, err error) {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("funcrt: sandbox pool: socketpair: %w", err)
+		return nil, nil, fmt.Errorf("funcrt: sandbox pool: socketpair: %w", err)
 	}
 	parent := os.NewFile(uintptr(fds[0]), "sandbox-pool")
 	child := os.NewFile(uintptr(fds[1]), "sandbox-pool-helper")
@@ -152,7 +213,13 @@ func startPooledHelper(refuseFlags uintptr) (*pooledHelper, error) {
 	_ = parent.Close()
 	if err != nil {
 		_ = child.Close()
-		return nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
+		return nil, nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
+	}
+	var cg *cgroupEnv
+	if cgParent != "" {
+		if cg, cgErr = makeCgroupV1(cgParent, "fogbank-"+randHex(16)); cgErr != nil {
+			cg = nil
+		}
 	}
 	conn := c.(*net.UnixConn)
 	attr := &sandboxState{refuseFlags: refuseFlags}
@@ -166,25 +233,40 @@ func startPooledHelper(refuseFlags uintptr) (*pooledHelper, error) {
 	_ = child.Close()
 	if err != nil {
 		_ = conn.Close()
-		if nsErrno(err) {
-			return nil, &sandboxError{msg: err.Error()}
+		if cg != nil {
+			_ = cg.remove()
 		}
-		return nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
+		if nsErrno(err) {
+			return nil, nil, &sandboxError{msg: err.Error()}
+		}
+		return nil, nil, fmt.Errorf("funcrt: sandbox pool: %w", err)
 	}
-	h := &pooledHelper{cmd: cmd, conn: conn}
+	h = &pooledHelper{cmd: cmd, conn: conn}
+	if cg != nil {
+		// The move waits for an RCU grace period (milliseconds): here,
+		// ahead of need, rather than in a cold start.
+		if cgErr = cg.join(cmd.Process.Pid); cgErr != nil {
+			_ = cg.remove()
+			if errors.Is(cgErr, syscall.ESRCH) {
+				cgErr = nil // the helper is gone already: the cgroup is not at fault
+			}
+		} else {
+			h.cg = cg
+		}
+	}
 	_ = conn.SetReadDeadline(time.Now().Add(poolReadyTimeout))
 	var b [1]byte
 	n, err := io.ReadFull(conn, b[:])
 	if n == 1 && b[0] == nsinit.StatusReady[0] {
 		_ = conn.SetReadDeadline(time.Time{})
-		return h, nil
+		return h, cgErr, nil
 	}
 	rest, _ := io.ReadAll(conn)
 	msg := string(b[:n]) + string(rest)
 	if m, ok := strings.CutPrefix(msg, nsinit.StatusSetup); ok {
-		return h, &sandboxError{msg: m}
+		return h, cgErr, &sandboxError{msg: m}
 	}
-	return h, fmt.Errorf("funcrt: sandbox pool: helper not ready (%q): %v", msg, err)
+	return h, cgErr, fmt.Errorf("funcrt: sandbox pool: helper not ready (%q): %v", msg, err)
 }
 
 // take hands out an idle helper, or nil when there is none (and then
@@ -213,7 +295,9 @@ func (p *SandboxPool) take() *pooledHelper {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			c.discard()
+			if err := c.discard(); err != nil {
+				p.log.Warn("sandbox helper pool: helper cgroup left behind", "err", err)
+			}
 		}()
 	}
 	if h == nil {
@@ -262,11 +346,18 @@ func (h *pooledHelper) alive() bool {
 }
 
 // discard ends the helper: closing its socket makes it exit, the SIGKILL
-// makes sure, and Wait reaps it.
-func (h *pooledHelper) discard() {
+// makes sure, and Wait reaps it. Then its cgroup, if it still has one, is
+// removed.
+func (h *pooledHelper) discard() error {
 	_ = h.conn.Close()
 	killGroup(h.cmd.Process.Pid)
 	_ = h.cmd.Wait()
+	if h.cg == nil {
+		return nil
+	}
+	err := h.cg.remove()
+	h.cg = nil
+	return err
 }
 
 // Close ends the idle helpers and waits for the ones being started or
@@ -291,7 +382,9 @@ func (p *SandboxPool) Close() error {
 		_ = h.conn.Close() // all of them first: they exit in parallel
 	}
 	for _, h := range idle {
-		h.discard()
+		if err := h.discard(); err != nil {
+			p.log.Warn("sandbox helper pool: helper cgroup left behind", "err", err)
+		}
 	}
 	p.wg.Wait()
 	return nil
@@ -309,6 +402,14 @@ var errPoolMiss = errors.New("funcrt: pooled sandbox helper lost")
 // or at once if the bootstrap did not start: a replacement helper costs a
 // start of Fogbank's binary, which would otherwise share the CPU with this
 // cold start and delay its answer to the caller.
+//
+// When the environment is to have a cgroup v1 and has none yet, it takes
+// over the helper's own (adoption): the function's limit is set before
+// the helper executes the bootstrap, and the cgroup's peak is restarted
+// once it has, so that the helper's own memory is not counted as the
+// function's. Otherwise the helper is moved into the environment's cgroup
+// as a process started without a pool is, and its own cgroup, if any, is
+// removed with the environment.
 func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err error) {
 	m := e.m
 	pool := m.opts.SandboxPool
@@ -339,14 +440,33 @@ func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err erro
 		e.discardHelper(h)
 		return errPoolMiss
 	}
+	adopt := h.cg != nil && !e.cgMade && m.cgroupV1 != ""
+	if adopt {
+		if err := h.cg.setLimitV1(m.cfg.MemoryMB); err != nil {
+			m.log.Warn("pooled sandbox helper's cgroup refused the limit; starting a helper", "err", err)
+			e.discardHelper(h)
+			return errPoolMiss
+		}
+	} else {
+		e.ensureCgroup()
+	}
 	_ = h.conn.SetDeadline(time.Now().Add(m.opts.InitTimeout))
 	if err := sendSpec(h.conn, msg, e.logW); err != nil {
 		m.log.Debug("pooled sandbox helper lost; starting one", "err", err)
 		e.discardHelper(h)
 		return errPoolMiss
 	}
+	// The helper is the environment's now, and so is its cgroup.
+	if adopt {
+		e.cg, e.cgMade = h.cg, true
+	} else {
+		e.helperCg = h.cg
+	}
+	h.cg = nil
 	pid := h.cmd.Process.Pid
-	e.joinCgroupV1(pid)
+	if !adopt {
+		e.joinCgroupV1(pid)
+	}
 	b, err := io.ReadAll(h.conn)
 	_ = h.conn.Close()
 	if err == nil {
@@ -359,6 +479,11 @@ func (e *environment) spawnPooled(h *pooledHelper, argv, env []string) (err erro
 		_ = h.cmd.Wait()
 		return err
 	}
+	if adopt {
+		if err := e.cg.resetPeakV1(); err != nil {
+			m.log.Debug("the adopted cgroup's peak includes the sandbox helper's", "err", err)
+		}
+	}
 	e.cmd = h.cmd
 	return nil
 }
@@ -368,7 +493,9 @@ func (e *environment) discardHelper(h *pooledHelper) {
 	e.m.wg.Add(1)
 	go func() {
 		defer e.m.wg.Done()
-		h.discard()
+		if err := h.discard(); err != nil {
+			e.m.log.Warn("pooled sandbox helper's cgroup left behind", "err", err)
+		}
 	}()
 }
 

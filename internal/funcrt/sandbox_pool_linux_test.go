@@ -5,8 +5,11 @@ package funcrt
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -29,12 +32,16 @@ func waitIdle(p *SandboxPool, n int) bool {
 }
 
 // fullPool returns a warmed pool of n helpers, full, closed at the end of
-// the test (after the test's Managers, which are created later).
-func fullPool(t testing.TB, n int) *SandboxPool {
+// the test (after the test's Managers, which are created later). Its
+// helpers are born in memory cgroups where cgroup v1 allows it.
+func fullPool(t testing.TB, n int) *SandboxPool { return filledPool(t, n, true) }
+
+// filledPool is fullPool; cgroupV1 says whether the helpers get cgroups.
+func filledPool(t testing.TB, n int, cgroupV1 bool) *SandboxPool {
 	t.Helper()
 	p := NewSandboxPool(n, nil)
 	t.Cleanup(func() { _ = p.Close() })
-	p.warm()
+	p.warm(cgroupV1)
 	if !waitIdle(p, n) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -219,6 +226,11 @@ func TestSandboxPoolLifecycle(t *testing.T) {
 		if ee, ok := err.(interface{ ExitCode() int }); !ok || ee.ExitCode() != 1 {
 			t.Errorf("helper ended with %v, want exit status 1", err)
 		}
+		if h.cg != nil {
+			if err := h.cg.remove(); err != nil {
+				t.Error(err)
+			}
+		}
 	})
 	t.Run("closed", func(t *testing.T) {
 		p := fullPool(t, 2)
@@ -234,7 +246,7 @@ func TestSandboxPoolLifecycle(t *testing.T) {
 		if h := p.take(); h != nil {
 			t.Error("a closed pool handed out a helper")
 		}
-		p.warm()
+		p.warm(true)
 		if n := poolStarted(p); n != 2 {
 			t.Errorf("a closed pool started helpers: %d", n)
 		}
@@ -246,7 +258,7 @@ func TestSandboxPoolLifecycle(t *testing.T) {
 	})
 	t.Run("disabled", func(t *testing.T) {
 		for _, p := range []*SandboxPool{nil, NewSandboxPool(0, nil), NewSandboxPool(-1, nil)} {
-			p.warm()
+			p.warm(true)
 			if p.take() != nil || p != nil && p.started != 0 {
 				t.Errorf("pool %+v handed out or started a helper", p)
 			}
@@ -259,7 +271,7 @@ func TestSandboxPoolLifecycle(t *testing.T) {
 		p := NewSandboxPool(2, nil)
 		defer p.Close()
 		p.refuseFlags = syscall.CLONE_THREAD // EINVAL without CLONE_SIGHAND
-		p.warm()
+		p.warm(true)
 		if waitIdle(p, 1) {
 			t.Fatal("a helper started in refused namespaces")
 		}
@@ -275,4 +287,224 @@ func TestSandboxPoolLifecycle(t *testing.T) {
 		m := newManager(t, testConfig(t), Options{SandboxPool: p})
 		invokeWhoami(t, m)
 	})
+}
+
+// idleCgroups skips the test unless p's idle helpers were born in memory
+// cgroups (a writable cgroup v1 memory hierarchy), and returns their
+// directories, the one take hands out first last.
+func idleCgroups(t *testing.T, p *SandboxPool) []string {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var dirs []string
+	for _, h := range p.idle {
+		if h.cg == nil {
+			t.Skip("pooled helpers get no memory cgroup here (no writable cgroup v1 memory hierarchy)")
+		}
+		dirs = append(dirs, h.cg.dir)
+	}
+	return dirs
+}
+
+// inCgroup reports whether pid's cgroup v1 memory cgroup is dir.
+func inCgroup(t *testing.T, pid int, dir string) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 && slices.Contains(strings.Split(f[1], ","), "memory") {
+			return strings.HasSuffix(dir, f[2])
+		}
+	}
+	return false
+}
+
+func cgroupFile(t *testing.T, dir, name string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func waitRemoved(t *testing.T, dir string) {
+	t.Helper()
+	waitFor(t, "cgroup "+filepath.Base(dir)+" to be removed", func() bool {
+		_, err := os.Stat(dir)
+		return os.IsNotExist(err)
+	})
+}
+
+// onlyEnv returns the Manager's one environment.
+func onlyEnv(t *testing.T, m *Manager) *environment {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.all) != 1 {
+		t.Fatalf("%d environments, want 1", len(m.all))
+	}
+	for e := range m.all {
+		return e
+	}
+	return nil
+}
+
+// TestSandboxPoolCgroupAdoption checks that a cold start from a helper
+// born in its own memory cgroup makes that cgroup the environment's: the
+// function's limit, no move on the cold start, the helper's peak not
+// counted as the function's, OOM kills reported, and the cgroup removed
+// with the environment.
+func TestSandboxPoolCgroupAdoption(t *testing.T) {
+	p := fullPool(t, 1)
+	dir := idleCgroups(t, p)[0]
+	if !inCgroup(t, idlePids(p)[0], dir) {
+		t.Fatal("the idle helper is not in its cgroup")
+	}
+	// Stand-in for what the helper used before the bootstrap: a shell in
+	// the helper's cgroup holding 64 MiB, then exiting.
+	sh := exec.Command("/bin/sh", "-c", `echo $$ > "$1/cgroup.procs" && x=$(head -c 67108864 /dev/zero | tr '\0' a) && echo ${#x}`, "sh", dir)
+	if out, err := sh.Output(); err != nil || strings.TrimSpace(string(out)) != "67108864" {
+		t.Fatalf("charging the helper's cgroup: %q, %v", out, err)
+	}
+	if peak := cgroupFile(t, dir, "memory.max_usage_in_bytes"); peak < 64<<20 {
+		t.Fatalf("the helper's cgroup peaked at %d bytes before the cold start, want 64 MiB or more", peak)
+	}
+
+	cfg := testConfig(t)
+	cfg.MemoryMB = 128
+	m := newManager(t, cfg, Options{DisableMemoryPolling: true, SandboxPool: p})
+	res := invoke(t, m, `{"action":"echo"}`)
+	if res.FunctionError != "" || !res.ColdStart {
+		t.Fatalf("cold start: %q %s", res.FunctionError, res.Payload)
+	}
+	if res.MaxMemoryUsedMB >= 64 {
+		t.Errorf("Max Memory Used %d MB: the helper's peak counted as the function's", res.MaxMemoryUsedMB)
+	}
+	e := onlyEnv(t, m)
+	if e.cg == nil || e.cg.dir != dir || e.cgJoin != nil || e.helperCg != nil {
+		t.Fatalf("the environment did not adopt the helper's cgroup %s: %+v, moved %v", dir, e.cg, e.cgJoin != nil)
+	}
+	if !inCgroup(t, e.pid, dir) {
+		t.Error("the bootstrap is not in the adopted cgroup")
+	}
+	for _, name := range []string{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil || name == "memory.limit_in_bytes" {
+			if got := cgroupFile(t, dir, name); got != 128<<20 {
+				t.Errorf("%s = %d, want %d", name, got, 128<<20)
+			}
+		}
+	}
+
+	res = invoke(t, m, `{"action":"alloc","alloc_mb":300,"ms":100}`)
+	if res.ErrorType != "Runtime.OutOfMemory" || res.Report.ErrorType != "Runtime.OutOfMemory" {
+		t.Errorf("over the memory limit: %q/%q: %s", res.ErrorType, res.Report.ErrorType, res.Payload)
+	}
+	if res.MaxMemoryUsedMB < 120 || res.MaxMemoryUsedMB > 129 {
+		t.Errorf("Max Memory Used %d MB after an OOM kill at 128 MB", res.MaxMemoryUsedMB)
+	}
+	waitRemoved(t, dir)
+}
+
+// TestSandboxPoolCgroupCleanup checks that a helper's cgroup goes with
+// the helper (discarded, dead while idle, pool closed) or with the
+// environment that took the helper without adopting the cgroup.
+func TestSandboxPoolCgroupCleanup(t *testing.T) {
+	t.Run("discarded and closed", func(t *testing.T) {
+		p := fullPool(t, 2)
+		dirs := idleCgroups(t, p)
+		h := p.take()
+		if h == nil || h.cg == nil || h.cg.dir != dirs[1] {
+			t.Fatalf("took %+v, want the helper in %s", h, dirs[1])
+		}
+		if err := h.discard(); err != nil {
+			t.Error(err)
+		}
+		waitRemoved(t, dirs[1])
+		if err := p.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitRemoved(t, dirs[0])
+	})
+	t.Run("died while idle", func(t *testing.T) {
+		p := fullPool(t, 2)
+		dirs := idleCgroups(t, p)
+		pids := idlePids(p)
+		_ = syscall.Kill(pids[1], syscall.SIGKILL)
+		waitFor(t, "the killed helper's socket to close", func() bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			return !p.idle[1].alive()
+		})
+		h := p.take()
+		if h == nil || h.cmd.Process.Pid != pids[0] {
+			t.Fatalf("took %v, want the live helper %d", h, pids[0])
+		}
+		waitRemoved(t, dirs[1])
+		if err := h.discard(); err != nil {
+			t.Error(err)
+		}
+		waitRemoved(t, dirs[0])
+	})
+	t.Run("not adopted", func(t *testing.T) {
+		p := fullPool(t, 1)
+		dir := idleCgroups(t, p)[0]
+		m := newManager(t, testConfig(t), Options{DisableCgroupV1: true, SandboxPool: p})
+		if res := invoke(t, m, `{"action":"echo"}`); res.FunctionError != "" {
+			t.Fatalf("invoke: %s", res.Payload)
+		}
+		e := onlyEnv(t, m)
+		if e.cg != nil || e.helperCg == nil || e.helperCg.dir != dir {
+			t.Fatalf("cgroup %+v, helper's %+v; want none and %s", e.cg, e.helperCg, dir)
+		}
+		if got := cgroupFile(t, dir, "memory.limit_in_bytes"); got < 1<<50 {
+			t.Errorf("the helper's cgroup got a limit: %d", got)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitRemoved(t, dir)
+	})
+}
+
+// TestCgroupV1Limits sets a real cgroup v1 limit up and down: the kernel
+// keeps memory.limit_in_bytes at or below memory.memsw.limit_in_bytes, so
+// the order of the two writes matters.
+func TestCgroupV1Limits(t *testing.T) {
+	parent, err := memoryCgroupV1()
+	if err != nil {
+		t.Skip(err)
+	}
+	cg, err := makeCgroupV1(parent, "fogbank-test-"+randHex(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := cg.remove(); err != nil {
+			t.Error(err)
+		}
+	}()
+	_, swErr := os.Stat(filepath.Join(cg.dir, "memory.memsw.limit_in_bytes"))
+	for _, mb := range []int{256, 512, 128} {
+		if err := cg.setLimitV1(mb); err != nil {
+			t.Fatalf("%d MB: %v", mb, err)
+		}
+		if got := cgroupFile(t, cg.dir, "memory.limit_in_bytes"); got != int64(mb)<<20 {
+			t.Errorf("%d MB: memory.limit_in_bytes = %d", mb, got)
+		}
+		if swErr == nil {
+			if got := cgroupFile(t, cg.dir, "memory.memsw.limit_in_bytes"); got != int64(mb)<<20 {
+				t.Errorf("%d MB: memory.memsw.limit_in_bytes = %d", mb, got)
+			}
+		}
+	}
+	if err := cg.resetPeakV1(); err != nil {
+		t.Error(err)
+	}
 }

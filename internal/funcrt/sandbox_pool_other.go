@@ -22,4 +22,8 @@ func (p *SandboxPool) Close() error { return nil }
 // Idle is always 0 outside Linux.
 func (p *SandboxPool) Idle() int { return 0 }
 
-func (p *SandboxPool) warm() {}
+func (p *SandboxPool) warm(bool) {}
+
+func (p *SandboxPool) bornInCgroups() bool { return false }
+
+func (p *SandboxPool) memoryCgroupV1() (string, error) { return memoryCgroupV1() }
