@@ -230,7 +230,20 @@ func TestHandedOverTaskSurvivesAbandon(t *testing.T) {
 	if got := len(h.sqs.get(queueA)); got != 0 {
 		t.Fatalf("%d messages before the visibility timeout", got)
 	}
-	waitFor(t, "redelivery", func() bool { h.clock.Advance(time.Minute); return len(h.sqs.get(queueA)) == 1 })
+	// Past the visibility timeout in minutes, then in seconds: advancing a
+	// minute per poll without bound let the redelivered task's own 5-minute
+	// visibility lapse during a slow delivery (loaded machine, race
+	// detector), so a second worker delivered it again and the count
+	// passed 1 for good.
+	polls := 0
+	waitFor(t, "redelivery", func() bool {
+		step := time.Second
+		if polls++; polls <= 6 {
+			step = time.Minute
+		}
+		h.clock.Advance(step)
+		return len(h.sqs.get(queueA)) == 1
+	})
 	waitFor(t, "idle", h.idle)
 	if got := len(h.sqs.get(queueA)); got != 1 {
 		t.Fatalf("%d messages, want 1", got)
