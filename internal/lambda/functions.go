@@ -381,6 +381,7 @@ func (s *Service) createFunction(w http.ResponseWriter, r *http.Request, call *s
 		}
 		return err
 	}
+	s.rt.prefetchCredentials(r.Context(), ref, cfg.Role)
 	call.Resources = []service.Resource{{Type: "AWS::Lambda::Function", Name: ref.arn()}}
 	call.ResponseElements = map[string]any{"functionArn": resp.FunctionArn, "functionName": ref.Name}
 	s.codec.WriteJSON(w, http.StatusCreated, resp)
@@ -490,6 +491,7 @@ func (s *Service) commitLatest(w http.ResponseWriter, r *http.Request, call *ser
 		}
 		return err
 	}
+	s.rt.prefetchCredentials(r.Context(), ref, cfg.Role)
 	resp := cfg.wire(ref, ref.Name)
 	resp.RevisionId = s.deps.IDs.UUID()
 	resp.LastUpdateStatus, resp.LastUpdateStatusReason, resp.LastUpdateStatusReasonCode = "InProgress", "The function is being created.", "Creating"

@@ -269,6 +269,19 @@ func (rt *runtimes) roleCredentials(ctx context.Context, ref fnRef, role string)
 	return c.c, c.expires, nil
 }
 
+// prefetchCredentials mints (or confirms) the execution role's
+// credentials for a function that was just created or changed, so that its
+// first cold start finds them cached instead of paying the identity
+// store's durable write. Failures are left for the cold start to report.
+func (rt *runtimes) prefetchCredentials(ctx context.Context, ref fnRef, role string) {
+	if rt.s.deps.Identity == nil {
+		return
+	}
+	if _, _, err := rt.roleCredentials(ctx, ref, role); err != nil {
+		rt.s.log.Debug("lambda: role credentials not minted ahead", "function", ref.arn(), "err", err)
+	}
+}
+
 func (rt *runtimes) newManager(ctx context.Context, ref fnRef, cfg *fnConfig) (*funcrt.Manager, time.Time, error) {
 	s := rt.s
 	codeDir, err := rt.ensureUnpacked(ctx, cfg.CodeKey)
