@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/fogbank/fogbank/internal/funcrt"
 	"github.com/fogbank/fogbank/internal/identity"
 	"github.com/fogbank/fogbank/internal/server"
 )
@@ -77,10 +78,11 @@ func bindEnv(cmd *cobra.Command) error {
 
 func newServeCmd() *cobra.Command {
 	var (
-		cfg       server.Config
-		logLevel  string
-		logFormat string
-		services  []string
+		cfg         server.Config
+		logLevel    string
+		logFormat   string
+		services    []string
+		sandboxPool int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -95,6 +97,10 @@ func newServeCmd() *cobra.Command {
 			}
 			cfg.Logger = logger
 			cfg.Version = buildVersion()
+			cfg.LambdaSandboxPool = sandboxPool
+			if sandboxPool <= 0 {
+				cfg.LambdaSandboxPool = -1 // none
+			}
 			for _, s := range services {
 				for _, p := range strings.Split(s, ",") {
 					if p = strings.TrimSpace(p); p != "" {
@@ -131,6 +137,7 @@ func newServeCmd() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", 0, "make generated ids deterministic (0: random)")
 	f.StringVar(&cfg.LambdaIsolation, "lambda-isolation", "namespaces", "Lambda execution environments: namespaces (Linux namespaces where the host allows) | process (plain processes, faster cold starts)")
 	f.StringVar(&cfg.LambdaCgroupParent, "lambda-cgroup-parent", "", "delegated cgroup v2 directory for per-environment memory limits")
+	f.IntVar(&sandboxPool, "lambda-sandbox-pool", funcrt.DefaultSandboxPoolSize, "pre-started sandbox helpers kept for Lambda cold starts with namespace isolation (0: none)")
 	return cmd
 }
 

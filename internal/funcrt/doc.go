@@ -48,8 +48,9 @@
 //     helper started ahead of need (already in its namespaces, /proc
 //     mounted), which is handed the bootstrap, its arguments, environment,
 //     working directory, host name and log pipe over a Unix socket; the
-//     pool starts a replacement once the environment's first invocation
-//     has ended. Pooled helpers start with an empty environment, exit when
+//     pool starts a replacement 50 ms after the environment's first
+//     invocation has ended (sooner, a helper's start would delay that
+//     invocation's answer on a small host). Pooled helpers start with an empty environment, exit when
 //     the pool is closed or Fogbank dies, and are not used when
 //     environments are born in a cgroup v2 (a pooled helper could only be
 //     moved in after birth). Where environments get a cgroup v1 (see

@@ -20,7 +20,7 @@ import (
 
 // DefaultSandboxPoolSize is the number of idle sandbox helpers a pool
 // keeps unless told otherwise.
-const DefaultSandboxPoolSize = 2
+const DefaultSandboxPoolSize = 8
 
 // SandboxPool keeps a few sandbox helpers (see package nsinit) started
 // ahead of need: each is already in its new PID, IPC, UTS and mount

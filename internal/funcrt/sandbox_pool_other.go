@@ -6,7 +6,7 @@ import "log/slog"
 
 // DefaultSandboxPoolSize is the number of idle sandbox helpers a pool
 // keeps unless told otherwise.
-const DefaultSandboxPoolSize = 2
+const DefaultSandboxPoolSize = 8
 
 // SandboxPool keeps pre-started sandbox helpers on Linux; elsewhere there
 // are no namespaces and it never holds a helper. A nil *SandboxPool is

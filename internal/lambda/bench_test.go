@@ -490,12 +490,19 @@ func BenchmarkEnvironments(b *testing.B) {
 	ri.invoke(b)
 	ri.c = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: envBurst}}
 	before := metric(b, env, "fogbank_lambda_cold_starts_total", "envs")
+	// As in BenchmarkColdStartBreakdown, each burst starts with a full
+	// sandbox helper pool (a burst after a quiet spell), and the bare
+	// spawns do not share the cores with its refill.
+	pooled := waitPoolFull(b, env, 5*time.Second)
 	var serverTime, bareTime time.Duration
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
 		i++
 		newConfig(b, c, "envs", i)
+		if pooled {
+			waitPoolFull(b, env, 10*time.Second)
+		}
 		b.StartTimer()
 		t0 := time.Now()
 		var wg sync.WaitGroup
@@ -509,9 +516,16 @@ func BenchmarkEnvironments(b *testing.B) {
 		}
 		wg.Wait()
 		t1 := time.Now()
+		serverTime += t1.Sub(t0)
 		close(errs)
 		for e := range errs {
 			b.Fatal("invoke:", e)
+		}
+		if pooled {
+			b.StopTimer()
+			waitPoolFull(b, env, 10*time.Second)
+			b.StartTimer()
+			t1 = time.Now()
 		}
 		brs := make([]*bareRuntime, envBurst)
 		for k := range envBurst {
@@ -522,7 +536,6 @@ func BenchmarkEnvironments(b *testing.B) {
 		for _, br := range brs {
 			br.stop()
 		}
-		serverTime += t1.Sub(t0)
 		bareTime += t2.Sub(t1)
 	}
 	envs := metric(b, env, "fogbank_lambda_cold_starts_total", "envs") - before

@@ -60,7 +60,7 @@ type rtEntry struct {
 
 func newRuntimes(s *Service) *runtimes {
 	return &runtimes{s: s, entries: map[string]*rtEntry{}, creds: map[string]roleCreds{},
-		pool: funcrt.NewSandboxPool(funcrt.DefaultSandboxPoolSize, s.log)}
+		pool: funcrt.NewSandboxPool(s.cfg.SandboxPool, s.log)}
 }
 
 // codeDir is where a code or layer blob is unpacked.

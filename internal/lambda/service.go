@@ -49,6 +49,11 @@ type Config struct {
 	// Isolation is funcrt's isolation level for execution environments;
 	// "" means namespaces where the host allows (see funcrt.Isolation).
 	Isolation funcrt.Isolation
+	// SandboxPool is how many pre-started sandbox helpers are kept for
+	// cold starts (see funcrt.SandboxPool): a burst of up to this many
+	// cold starts skips the helper's own start. If zero,
+	// funcrt.DefaultSandboxPoolSize; negative disables the pool.
+	SandboxPool int
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +68,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AsyncShards <= 0 {
 		c.AsyncShards = 16
+	}
+	if c.SandboxPool == 0 {
+		c.SandboxPool = funcrt.DefaultSandboxPoolSize
 	}
 	return c
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// LambdaCgroupParent is a delegated cgroup v2 directory under which
 	// each execution environment gets a memory-limited child cgroup.
 	LambdaCgroupParent string
+	// LambdaSandboxPool is how many pre-started sandbox helpers Lambda
+	// keeps for cold starts with namespace isolation; 0 means the default
+	// (funcrt.DefaultSandboxPoolSize), negative disables the pool.
+	LambdaSandboxPool int
 }
 
 func (c *Config) setDefaults() {

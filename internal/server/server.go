@@ -133,7 +133,8 @@ func (s *Server) buildServices() []service.Service {
 	lambdaSvc := lambda.New(lambda.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Blobs: s.backend.Blobs(), Clock: s.clock, IDs: s.ids,
 		Identity: s.identity, Logs: logsSvc, SQS: sqsbridge.New(sqsSvc), EventBus: lambdaBus, Endpoint: s.URL, WorkDir: filepath.Join(s.cfg.DataDir, "lambda"),
 		Logger: logger("lambda"), Registerer: s.metrics.reg,
-		Config: lambda.Config{Isolation: funcrt.Isolation(s.cfg.LambdaIsolation), CgroupParent: s.cfg.LambdaCgroupParent}})
+		Config: lambda.Config{Isolation: funcrt.Isolation(s.cfg.LambdaIsolation), CgroupParent: s.cfg.LambdaCgroupParent,
+			SandboxPool: s.cfg.LambdaSandboxPool}})
 	eventsSvc := events.New(events.Deps{Meta: s.backend.Meta(), Queues: s.backend.Queues(), Logs: s.backend.Logs(), Clock: s.clock, IDs: s.ids, Logger: logger("events"), Registerer: s.metrics.reg, Trail: s.trail, DataDir: s.cfg.DataDir, SQS: eventsSQS{sqsSvc}, Lambda: lambdaSvc})
 	lambdaBus.ev = eventsSvc
 	all := []service.Service{
