@@ -172,16 +172,19 @@ func (sc *scheduler) fire(ctx context.Context, e *schedEntry) {
 	if !sc.claim(ctx, r, at) {
 		return
 	}
-	// Use the rule's current targets.
-	c, err := s.cache(ctx, r.Account, r.Region, r.Bus)
+	// Use the rule's current targets, read from storage: this node's bus
+	// cache may not have seen a change another node made yet (a fire it
+	// claimed with a stale cache would be lost).
+	rule, _, err := storage.GetJSON[Rule](ctx, s.deps.Meta, nsRules, ruleKey(r.Account, r.Region, r.Bus, r.Name))
 	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) && ctx.Err() == nil {
+			s.log.Error("events: read scheduled rule", "rule", r.ARN(), "err", err)
+		}
 		return
 	}
-	cur := c.get([]string{r.Name})
-	if len(cur) == 0 || !cur[0].enabled() || cur[0].ScheduleExpression == "" {
+	if !rule.enabled() || rule.ScheduleExpression == "" {
 		return
 	}
-	rule := cur[0]
 	env := envelope{Version: "0", ID: s.deps.IDs.UUID(), DetailType: "Scheduled Event", Source: "aws.events", Account: r.Account, Time: eventTime(at), Region: r.Region, Resources: []string{rule.ARN()}, Detail: json.RawMessage("{}")}
 	raw := env.marshal()
 	now := s.now()
