@@ -226,10 +226,14 @@ func TestScheduleRateAndCron(t *testing.T) {
 	h.call("PutRule", map[string]any{"Name": "hourly", "ScheduleExpression": "cron(0 * * * ? *)"})
 	h.call("PutTargets", map[string]any{"Rule": "hourly", "Targets": []map[string]any{{"Id": "q", "Arn": qc, "Input": `{"custom-value":"x"}`}}})
 	// One hour in one-minute steps: 12 rate fires, 1 cron fire (13:00).
+	// Each step waits until the deliveries are settled (their tasks
+	// deleted): a task still in flight when five quick steps pass its
+	// 5-minute visibility would be delivered again (at least once).
 	for i := 0; i < 60; i++ {
 		h.clock.Advance(time.Minute)
 		n := i + 1
 		waitFor(t, "rate fires", func() bool { return len(h.sqs.get(qr)) == n/5 })
+		waitFor(t, "idle", h.idle)
 	}
 	waitFor(t, "cron fire", func() bool { return len(h.sqs.get(qc)) == 1 })
 	var env envelope

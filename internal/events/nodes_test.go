@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -61,6 +62,7 @@ func TestScheduleFiresOnceAcrossNodes(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		h.clock.Advance(time.Minute)
 		waitFor(t, "fire", func() bool { return len(h.sqs.get(queueA)) >= i })
+		waitFor(t, "idle", h.idle) // settled before the next minute (see TestScheduleRateAndCron)
 	}
 	waitFor(t, "idle", h.idle)
 	if n := len(h.sqs.get(queueA)); n != 3 {
@@ -77,4 +79,51 @@ func TestScheduleFiresOnceAcrossNodes(t *testing.T) {
 		}
 		seen[env.Time] = true
 	}
+}
+
+// TestScheduleReloadKeepsDueFire: a reload of the schedule (which follows
+// every rule change on any node) after a due time has passed keeps that
+// due time for an unchanged rule, so it still fires, late, instead of
+// moving on to the next one; a changed rule is recomputed.
+func TestScheduleReloadKeepsDueFire(t *testing.T) {
+	h := newHarness(t)
+	h.call("PutRule", map[string]any{"Name": "tick", "ScheduleExpression": "rate(1 minute)"})
+	sc := h.svc.sched
+	prev := sc.load(t.Context(), nil)
+	if len(prev) != 1 || !prev[0].next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("loaded %+v, want one entry due at %v", prev, t0.Add(time.Minute))
+	}
+	h.clock.Advance(time.Minute + 5*time.Second)
+	// The service's own scheduler may fire the due time meanwhile; once
+	// that fire is recorded, the next due time is the right answer.
+	got := sc.load(t.Context(), prev)
+	if len(got) != 1 {
+		t.Fatalf("loaded %d entries", len(got))
+	}
+	if !got[0].next.Equal(t0.Add(time.Minute)) && !(got[0].next.Equal(t0.Add(2*time.Minute)) && scheduleFired(t, h, t0.Add(time.Minute))) {
+		t.Fatalf("after the due time: next %v, want %v (not fired yet)", got[0].next, t0.Add(time.Minute))
+	}
+	if got := sc.load(t.Context(), nil); len(got) != 1 || !got[0].next.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("without the earlier entry: next %v, want %v", got[0].next, t0.Add(2*time.Minute))
+	}
+	h.call("PutRule", map[string]any{"Name": "tick", "ScheduleExpression": "rate(5 minutes)"})
+	if got := sc.load(t.Context(), prev); len(got) != 1 || !got[0].next.After(h.clock.Now()) {
+		t.Fatalf("a changed rule kept its old due time %v", got[0].next)
+	}
+}
+
+// scheduleFired reports whether the only schedule rule's fire at at is
+// recorded.
+func scheduleFired(t *testing.T, h *harness, at time.Time) bool {
+	recs, err := h.store.Meta().List(t.Context(), nsSchedules, "", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		var last time.Time
+		if json.Unmarshal(rec.Value, &last) == nil && !last.Before(at) {
+			return true
+		}
+	}
+	return false
 }

@@ -43,7 +43,7 @@ func (s *Service) scheduleChanged() {
 func (sc *scheduler) run(ctx context.Context) {
 	s := sc.s
 	defer s.wg.Done()
-	entries := sc.load(ctx)
+	entries := sc.load(ctx, nil)
 	for ctx.Err() == nil {
 		var earliest time.Time
 		for _, e := range entries {
@@ -59,7 +59,7 @@ func (sc *scheduler) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-sc.changed:
-			entries = sc.load(ctx)
+			entries = sc.load(ctx, entries)
 		case <-wait:
 			now := s.now()
 			for _, e := range entries {
@@ -72,14 +72,24 @@ func (sc *scheduler) run(ctx context.Context) {
 	}
 }
 
-func (sc *scheduler) load(ctx context.Context) []*schedEntry {
+// load reads the enabled schedule rules. A rule that prev already holds
+// unchanged (same expression, not modified since) keeps its next fire
+// time: recomputed after that time had passed, it would move to the next
+// one and the due fire would be lost (reloads follow every rule change on
+// any node). A kept time another node has fired already is refused by
+// claim.
+func (sc *scheduler) load(ctx context.Context, prev []*schedEntry) []*schedEntry {
 	s := sc.s
 	recs, err := s.deps.Meta.List(ctx, nsRules, "", "", 0)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("events: load schedule rules", "err", err)
 		}
-		return nil
+		return prev
+	}
+	kept := make(map[string]*schedEntry, len(prev))
+	for _, e := range prev {
+		kept[ruleKey(e.rule.Account, e.rule.Region, e.rule.Bus, e.rule.Name)] = e
 	}
 	now := s.now()
 	var out []*schedEntry
@@ -101,6 +111,10 @@ func (sc *scheduler) load(ctx context.Context) []*schedEntry {
 		}
 		e := &schedEntry{rule: &r, sch: sch}
 		e.next = nextFire(sch, anchor, now)
+		if p := kept[rec.Key]; p != nil && p.rule.ScheduleExpression == r.ScheduleExpression &&
+			p.rule.Modified.Equal(r.Modified) && p.next.After(anchor) && p.next.Before(e.next) {
+			e.next = p.next
+		}
 		out = append(out, e)
 	}
 	return out
