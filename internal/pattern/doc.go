@@ -30,7 +30,9 @@
 //     rule names. Walking an event, each member name moves the automaton
 //     (names containing dots move it several steps, so {"a.b":1} and
 //     {"a":{"b":1}} are the same path, as in AWS); a name with no transition
-//     makes the walker skip that value without decoding it.
+//     makes the walker skip that value without decoding it. A state with
+//     three children or more finds a name's only possible child from its
+//     length and first and last bytes (a collision-free table).
 //   - Conditions: one field of a branch with its alternatives (rules OR the
 //     values of a field, AND the fields, and $or forks a rule into branches).
 //     Identical conditions of different branches are one condition, so each
@@ -44,10 +46,17 @@
 //     hash tables for exact values (typed, so "1" never equals 1; numbers
 //     by exact decimal value) and equals-ignore-case; prefix and suffix
 //     tables probed once per distinct key length; a table of the elementary
-//     slots between numeric range endpoints (bucketed, so a lookup takes a
-//     step or two); CIDR tables probed once per distinct mask; wildcards
-//     keyed by their literal prefix; anything-but as "all anything-but
-//     anchors minus those a value excludes".
+//     slots between numeric range endpoints; CIDR tables probed once per
+//     distinct mask; wildcards keyed by their literal prefix; anything-but
+//     as "all anything-but anchors minus those a value excludes". The
+//     string tables are open-addressing tables of 16-byte slots with the
+//     keys packed in one array, behind a Bloom filter when they are large,
+//     so that a miss reads one slot or one word of a bitmap that stays in
+//     cache. The numeric slots are found through equal-width buckets over
+//     the endpoints: a bucket that holds no endpoint lies inside one slot
+//     and names it, so a lookup reads one entry, and a bitmap of the
+//     buckets whose slot holds no range (kept with the path) rejects most
+//     numbers with one bit.
 //   - A verification trie per anchor: the branches anchored on a condition
 //     are paths through their remaining conditions, cheapest first, sharing
 //     common prefixes. When the anchor is hit, the trie is entered; a node's
@@ -58,8 +67,17 @@
 //     instead of checking each. Branches ending at a node match; when their
 //     values came from arrays, the candidates also check that the chosen
 //     values agree on the element of every array they share (AWS never
-//     combines fields of different elements). What matching reads of the
-//     trie is kept in compact tables (few cache lines per node).
+//     combines fields of different elements). A node's children whose
+//     conditions are exact strings, prefixes or suffixes of one field are
+//     found from the field's values: exact values by one lookup, prefixes
+//     by one search of a sorted table of the prefixes (the greatest one not
+//     above the value, then up the chain of prefixes it starts with) and
+//     suffixes the same way reversed. What matching reads of the trie is
+//     kept in compact tables (few cache lines per node): an anchor's record
+//     holds its root node and, when the root is a leaf with one rule, that
+//     rule's id, and conditions that compare strings (exact, anything-but
+//     of strings, equals-ignore-case) are checked against their strings
+//     packed in one array.
 //
 // The event is walked once, in place, with no maps or values built. Match
 // validates the whole event (skipped parts included) and returns an error
@@ -77,18 +95,23 @@
 // Both walkers record values only at paths some multi-condition branch
 // verifies, and probe the field indexes only at paths holding anchors and
 // only with values some condition there can use (a path with only numeric
-// ranges ignores strings, and numbers below its least range). Numbers at
-// such paths are converted while they are scanned (exactly, eight digits
-// at a time, when their digits fit 2^53); others are bounded cheaply and
-// parsed fully only when the bound does not settle the lookup.
+// ranges ignores strings, and numbers outside its least and greatest range
+// ends: a number whose integer part already lies outside is not even
+// converted). Numbers at such paths are converted while they are scanned
+// (exactly, eight digits at a time, when their digits fit 2^53); others
+// are bounded cheaply and parsed fully only when the bound does not settle
+// the lookup. A path whose numbers matter only to ranges, or whose strings
+// matter only to exact values, is probed directly from the walker.
 //
 // Cost: walking is linear in the event. Per value, a field index costs one
 // probe per table kind (exact, fold, per distinct prefix/suffix length, per
 // distinct CIDR mask, one slot lookup) independent of the number of rules,
 // plus the anchors it hits. Verification costs one cached check per trie
-// node entered plus one step per matching rule. So for exact, prefix,
-// suffix, equals-ignore-case, numeric, cidr and anything-but conditions
-// the cost follows the anchors hit and the matches, not the rule count.
+// node entered (children on one field with exact, prefix or suffix
+// conditions: one lookup or search per value instead) plus one step per
+// matching rule. So for exact, prefix, suffix, equals-ignore-case,
+// numeric, cidr and anything-but conditions the cost follows the anchors
+// hit and the matches, not the rule count.
 // Costs that do grow with rules: wildcards that start with '*' are all run
 // on every value of their path when they are anchors (wildcards with a
 // literal prefix only when that prefix matches); anything-but anchors are
@@ -112,4 +135,7 @@
 //     six decimals); numeric ranges compare as float64 within ±5e9, AWS's
 //     documented range, for EventBridge and SNS alike.
 //   - $or expansion is capped at 4096 branches.
+//   - Pattern size: EventBridge's quota of 2048 characters per event
+//     pattern (adjustable; its API refuses more than 4096) is not enforced
+//     here, as the error AWS returns for it is not recorded.
 package pattern

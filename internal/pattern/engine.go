@@ -67,40 +67,94 @@ type snapshot struct {
 	keyNames []string
 
 	// Compact copies of what matching reads, so that a match touches few
-	// cache lines: dense[n] is node n, its lists live in ids; ucInfo[u]
-	// is the part of uconds[u] that the checks read first.
+	// cache lines: dense[n] is node n, its children live in ids and its
+	// rules in ruleKeys and ruleNames; ucInfo[u] is the part of uconds[u]
+	// that the checks read first.
 	dense  []denseNode
 	ids    []int32
 	ucInfo []ucondInfo
 	kidIdx []kidIndex
+	// ruleKeys[k] is rule<<32 | k for the rule listed at k, ruleNames[k]
+	// its id: a node's matches are copied from consecutive entries.
+	ruleKeys  []uint64
+	ruleNames []string
+	// ucCheck[u] is a fast check of condition u (0: none): a kind
+	// (checkStrIn, checkStrNotIn, checkFoldIn) and the offset in checkData
+	// of the strings it compares with, packed (count, then length and
+	// bytes of each), so that verifying reads one place instead of
+	// following the condition's alternatives.
+	ucCheck   []uint32
+	checkData []byte
 }
 
-// denseNode is a trie node as matching reads it: ids[solo:rules] are the
-// rules of one branch ending here, ids[rules:kids] the rules of several
-// branches, ids[kids:end] pairs of (child node, its condition).
+// Kinds of fast checks (snapshot.ucCheck).
+const (
+	checkStrIn    = 1 << 30 // a value of the field is one of the strings
+	checkStrNotIn = 2 << 30 // a value of the field is not one of the strings
+	checkFoldIn   = 3 << 30 // a value of the field, case-folded, is one of the strings
+	checkKinds    = 3 << 30
+	maxCheckData  = 1 << 30
+)
+
+// noName marks a match key whose rule is not listed in ruleNames: its id
+// is read from snapshot.rules. A key whose low half has ucondName set
+// holds a condition whose ucondInfo names the rule.
+const (
+	noName    = 1<<32 - 1
+	ucondName = 1 << 31
+)
+
+// matchKey is the match key of a rule found without its node's lists.
+func matchKey(rule int32) uint64 { return uint64(rule)<<32 | noName }
+
+// denseNode is a trie node as matching reads it: ruleKeys[solo:rules] are
+// the rules of one branch ending here, ruleKeys[rules:rulesEnd] the rules
+// of several branches, ids[kids:end] pairs of (child node, its condition).
 type denseNode struct {
-	solo, rules, kids, end int32
+	solo, rules, rulesEnd, kids, end int32
 	// kidIdx[idx:idxEnd] index more of the node's children by value.
 	idx, idxEnd int32
 	multi       bool
 }
 
 // kidIndex finds the children of a trie node whose conditions are exact
-// strings on one field from the field's values, with one lookup per value
-// instead of one check per child: a node can have a child per distinct
-// value of its branches' next condition.
+// strings, prefixes or suffixes on one field from the field's values, with
+// one lookup (exact) or one search (prefixes, suffixes) per value instead
+// of one check per child: a node can have a child per distinct value of
+// its branches' next condition.
 type kidIndex struct {
-	field   int32
-	byValue map[string][]int32 // value → child nodes
+	field              int32
+	byValue            *strTable  // value → child nodes
+	byPrefix, bySuffix *prefixSet // prefix (suffix) → child nodes
+}
+
+// find appends the children whose conditions the string v satisfies (a
+// child can appear more than once); rev is scratch space.
+func (ki *kidIndex) find(v []byte, out []int32, rev *[]byte) []int32 {
+	if ki.byValue != nil {
+		out = ki.byValue.appendIDs(out, v)
+	}
+	if ki.byPrefix != nil {
+		out = ki.byPrefix.appendIDs(v, out, rev)
+	}
+	if ki.bySuffix != nil {
+		out = ki.bySuffix.appendIDs(v, out, rev)
+	}
+	return out
 }
 
 // minIndexedKids is the fewest children on one field worth indexing.
 const minIndexedKids = 4
 
 // ucondInfo is the start of a ucond: its field, trie root and flags.
+// When the root is a leaf with the one rule of one single-condition
+// branch (a common anchor), rule is that rule (else -1) and name its id: a
+// hit matches it without reading the trie.
 type ucondInfo struct {
-	field, root       int32
+	field, root, rule int32
 	absentOK, indexed bool
+	name              string
+	node              denseNode // dense[root], read with the rest on a hit
 }
 
 // maxKeyNames bounds keyNames: searching the rest of an event for each
@@ -316,19 +370,22 @@ func buildSnapshot(rules []ruleEntry) *snapshot {
 func (sn *snapshot) densify() {
 	sn.dense = make([]denseNode, len(sn.nodes))
 	sn.ids = sn.ids[:0]
+	sn.ruleKeys, sn.ruleNames = sn.ruleKeys[:0], sn.ruleNames[:0]
 	for i := range sn.nodes {
 		n := &sn.nodes[i]
 		d := &sn.dense[i]
 		d.multi = n.multi
-		d.solo = int32(len(sn.ids))
-		sn.ids = append(sn.ids, n.solo...)
-		d.rules = int32(len(sn.ids))
-		sn.ids = append(sn.ids, n.rules...)
+		d.solo = int32(len(sn.ruleKeys))
+		sn.addRules(n.solo)
+		d.rules = int32(len(sn.ruleKeys))
+		sn.addRules(n.rules)
+		d.rulesEnd = int32(len(sn.ruleKeys))
 		d.kids = int32(len(sn.ids))
-		// Children whose condition is one or more exact strings, by field.
+		// Children whose condition is one or more exact strings, prefixes
+		// or suffixes, by field.
 		byField := map[int32][]int32{}
 		for _, c := range n.children {
-			if u := &sn.uconds[sn.nodes[c].cond]; exactStrings(u) {
+			if u := &sn.uconds[sn.nodes[c].cond]; stringKeyed(u) {
 				byField[u.field] = append(byField[u.field], c)
 			}
 		}
@@ -339,14 +396,27 @@ func (sn *snapshot) densify() {
 			if len(kids) < minIndexedKids {
 				continue
 			}
-			ki := kidIndex{field: f, byValue: map[string][]int32{}}
+			var by [3]map[string][]int32 // exact, prefix, suffix
 			for _, c := range kids {
 				indexed[c] = true
 				for _, p := range sn.uconds[sn.nodes[c].cond].preds {
-					ki.byValue[p.text[1:]] = append(ki.byValue[p.text[1:]], c)
+					i, key := 0, p.text
+					switch p.kind {
+					case pkExact:
+						key = p.text[1:]
+					case pkPrefix:
+						i = 1
+					case pkSuffix:
+						i = 2
+					}
+					if by[i] == nil {
+						by[i] = map[string][]int32{}
+					}
+					by[i][key] = append(by[i][key], c)
 				}
 			}
-			sn.kidIdx = append(sn.kidIdx, ki)
+			sn.kidIdx = append(sn.kidIdx, kidIndex{field: f, byValue: newStrTable(by[0]),
+				byPrefix: newPrefixSet(by[1], false), bySuffix: newPrefixSet(by[2], true)})
 		}
 		d.idxEnd = int32(len(sn.kidIdx))
 		for _, c := range n.children {
@@ -357,20 +427,131 @@ func (sn *snapshot) densify() {
 		d.end = int32(len(sn.ids))
 	}
 	sn.ucInfo = make([]ucondInfo, len(sn.uconds))
+	sn.ucCheck = make([]uint32, len(sn.uconds))
+	sn.checkData = sn.checkData[:0]
 	for i := range sn.uconds {
 		u := &sn.uconds[i]
-		sn.ucInfo[i] = ucondInfo{field: u.field, root: u.root, absentOK: u.absentOK, indexed: u.indexed}
+		sn.ucInfo[i] = ucondInfo{field: u.field, root: u.root, rule: -1, absentOK: u.absentOK, indexed: u.indexed}
+		if u.root >= 0 {
+			sn.ucInfo[i].node = sn.dense[u.root]
+			if n := &sn.nodes[u.root]; len(n.solo) == 1 && len(n.rules) == 0 && len(n.children) == 0 && !n.multi {
+				sn.ucInfo[i].rule, sn.ucInfo[i].name = n.solo[0], sn.rules[n.solo[0]]
+			}
+		}
+		sn.ucCheck[i] = sn.fastCheck(u)
 	}
 }
 
-// exactStrings reports whether a condition holds exactly when its field has
-// one of a set of string values.
-func exactStrings(u *ucond) bool {
+// fastCheck packs the strings of a condition that holds when the field
+// has a string among (or a value outside) a short list, and returns its
+// ucCheck entry (0 for other conditions).
+func (sn *snapshot) fastCheck(u *ucond) uint32 {
+	if u.absentOK || len(u.preds) == 0 || len(sn.checkData) >= maxCheckData-1<<16 {
+		return 0
+	}
+	var kind uint32
+	var list []string // typed keys (checkStrIn, checkStrNotIn) or folded texts
+	for i := range u.preds {
+		p := &u.preds[i]
+		k := uint32(0)
+		switch {
+		case p.kind == pkExact:
+			k = checkStrIn
+			list = append(list, p.text)
+		case p.kind == pkFold:
+			k = checkFoldIn
+			list = append(list, p.text)
+		case len(u.preds) == 1 && p.kind == pkAnythingBut && p.ab.kind == pkExact:
+			k = checkStrNotIn
+			list = append(list[:0:0], p.ab.values...)
+		}
+		if k == 0 || (kind != 0 && k != kind) {
+			return 0
+		}
+		kind = k
+	}
+	if len(list) > 255 {
+		return 0
+	}
+	for i, k := range list {
+		if kind != checkFoldIn {
+			if k[0] != keyString {
+				return 0
+			}
+			list[i] = k[1:]
+		}
+		if len(list[i]) > 255 {
+			return 0
+		}
+	}
+	off := len(sn.checkData)
+	sn.checkData = append(sn.checkData, byte(len(list)))
+	for _, k := range list {
+		sn.checkData = append(sn.checkData, byte(len(k)))
+		sn.checkData = append(sn.checkData, k...)
+	}
+	return kind | uint32(off)
+}
+
+// checkStrings runs a fast check (ucCheck entry c) on the values recorded
+// for field: as leafOK would with the condition's alternatives.
+func (st *scratch) checkStrings(data []byte, c uint32, field int32) bool {
+	data = data[c&^checkKinds:]
+	kind := c & checkKinds
+	notIn := kind == checkStrNotIn
+	for l := st.head[field]; l >= 0; l = st.leaves[l].next {
+		lr := &st.leaves[l]
+		switch {
+		case lr.kind != leafString:
+			if notIn {
+				return true // no string list excludes a non-string
+			}
+		case kind == checkFoldIn:
+			if inList(data, unsafeBytes(st.folded(l))) {
+				return true
+			}
+		case inList(data, lr.val) != notIn:
+			return true
+		}
+	}
+	return false
+}
+
+// inList reports whether v is one of the packed strings at data.
+func inList(data, v []byte) bool {
+	p := 1
+	for range int(data[0]) {
+		n := int(data[p])
+		if n == len(v) && unsafeString(data[p+1:p+1+n]) == unsafeString(v) {
+			return true
+		}
+		p += 1 + n
+	}
+	return false
+}
+
+// addRules lists rules in ruleKeys and ruleNames.
+func (sn *snapshot) addRules(rules []int32) {
+	for _, r := range rules {
+		sn.ruleKeys = append(sn.ruleKeys, uint64(r)<<32|uint64(len(sn.ruleKeys)))
+		sn.ruleNames = append(sn.ruleNames, sn.rules[r])
+	}
+}
+
+// stringKeyed reports whether a condition holds exactly when its field has
+// a string equal to, or starting or ending with, one of a set of strings.
+func stringKeyed(u *ucond) bool {
 	if u.absentOK || len(u.preds) == 0 {
 		return false
 	}
 	for i := range u.preds {
-		if p := &u.preds[i]; p.kind != pkExact || p.text[0] != keyString {
+		switch p := &u.preds[i]; p.kind {
+		case pkPrefix, pkSuffix:
+		case pkExact:
+			if p.text[0] != keyString {
+				return false
+			}
+		default:
 			return false
 		}
 	}
@@ -426,15 +607,18 @@ type scratch struct {
 	epoch uint32
 	sizes [4]int // uconds, fields, rules, trie nodes the arrays were sized for
 
-	uStamp    []uint32 // ucond result known this event
-	uRes      []bool
+	uState    []uint32 // epoch<<1 | result: ucond result known this event
 	hits      []int32  // anchored uconds hit, in order
 	seen      []uint32 // field has a value (for exists:false)
 	head      []int32  // last recorded value of the field (valid when seen)
 	trailSeen []uint32 // field has a recorded value inside an array
 	ruleStamp []uint32
 	nodeStamp []uint32 // trie node entered through a kidIndex
-	matched   []int32
+	matched   []uint64 // match keys (ruleKeys, matchKey)
+	// ruleKeys[runLo:runHi] are matches too: the longest list of rules
+	// found at one node is merged into the output without being copied
+	// into matched or sorted.
+	runLo, runHi int32
 
 	leaves   []leafRec
 	derived  []leafDerived
@@ -445,6 +629,8 @@ type scratch struct {
 	anyTrail bool // some recorded value is inside an array
 
 	out  []int32
+	kids []int32 // children found by kidIndex
+	rev  []byte  // a value reversed, to find suffixes
 	key  []byte
 	fold []byte
 	str  []byte
@@ -501,11 +687,7 @@ func (st *scratch) reset(sn *snapshot) {
 			clear(s)
 			return s
 		}
-		st.uStamp = grow(st.uStamp, nu)
-		if cap(st.uRes) < nu {
-			st.uRes = make([]bool, nu)
-		}
-		st.uRes = st.uRes[:nu]
+		st.uState = grow(st.uState, nu)
 		st.seen = grow(st.seen, nf)
 		st.trailSeen = grow(st.trailSeen, nf)
 		if cap(st.head) < nf {
@@ -518,8 +700,8 @@ func (st *scratch) reset(sn *snapshot) {
 		st.epoch = 0
 	}
 	st.epoch++
-	if st.epoch == 0 { // wrapped: clear everything
-		clear(st.uStamp)
+	if st.epoch == 1<<31 { // wrapped (uState keeps epoch<<1): clear everything
+		clear(st.uState)
 		clear(st.seen)
 		clear(st.trailSeen)
 		clear(st.ruleStamp)
@@ -527,7 +709,9 @@ func (st *scratch) reset(sn *snapshot) {
 		st.epoch = 1
 	}
 	st.hits = st.hits[:0]
+	st.kids = st.kids[:0]
 	st.matched = st.matched[:0]
+	st.runLo, st.runHi = 0, 0
 	st.leaves = st.leaves[:0]
 	st.arena = st.arena[:0]
 	st.frames = st.frames[:0]
@@ -571,12 +755,33 @@ func (st *scratch) leaf(sn *snapshot, n *pathNode, kind int, v []byte, stable bo
 	if !n.anchored {
 		return
 	}
-	out := sn.fields[field].eval(st, kind, v, num, st.out[:0])
-	st.out = out
-	for _, u := range out {
-		if st.uStamp[u] != e {
-			st.uStamp[u] = e
-			st.uRes[u] = true
+	if n.exactStr != nil && kind == leafString {
+		st.out = n.exactStr.appendIDs(st.out[:0], v)
+	} else {
+		st.out = sn.fields[field].eval(st, kind, v, num, st.out[:0])
+	}
+	st.hit(st.out)
+}
+
+// rangeLeaf takes a number at a field whose conditions use numbers only
+// through numeric ranges (pathNode.ranges): it probes the range index alone.
+func (st *scratch) rangeLeaf(ri *rangeIndex, v []byte, num numValue) {
+	if num.ok {
+		st.out = ri.queryValue(num.x, st.out[:0])
+	} else {
+		st.out = ri.queryText(v, st.out[:0])
+	}
+	if len(st.out) > 0 {
+		st.hit(st.out)
+	}
+}
+
+// hit records the anchored conditions a value satisfies.
+func (st *scratch) hit(conds []int32) {
+	e := st.epoch
+	for _, u := range conds {
+		if st.uState[u]>>1 != e {
+			st.uState[u] = e<<1 | 1
 			st.hits = append(st.hits, u)
 		}
 	}
@@ -604,20 +809,41 @@ func (sn *snapshot) matchValid(st *scratch, dst []string, event []byte) []string
 // of the matching rules to dst, keeping dst in id order.
 func (sn *snapshot) collect(st *scratch, dst []string) []string {
 	for _, u := range st.hits {
-		sn.visit(st, sn.ucInfo[u].root)
+		if ui := &sn.ucInfo[u]; ui.rule >= 0 {
+			st.matched = append(st.matched, uint64(ui.rule)<<32|ucondName|uint64(u))
+		} else {
+			sn.visit(st, ui.root, &ui.node)
+		}
 	}
 	for _, b := range sn.always {
 		sn.finishBranch(st, b)
 	}
-	if len(st.matched) == 0 {
+	run := sn.ruleKeys[st.runLo:st.runHi]
+	if len(st.matched)+len(run) == 0 {
 		return dst
 	}
-	// Rules are numbered in id order.
-	slices.Sort(st.matched)
-	prior := len(dst)
-	for _, r := range st.matched {
-		dst = append(dst, sn.rules[r])
+	// Rules are numbered in id order, and match keys start with the rule;
+	// a node's rules are listed in order, so the matches are often sorted
+	// already. The run is merged in.
+	if !slices.IsSorted(st.matched) {
+		slices.Sort(st.matched)
 	}
+	prior := len(dst)
+	i := 0
+	for _, m := range st.matched {
+		for ; i < len(run) && run[i] < m; i++ {
+			dst = append(dst, sn.ruleNames[st.runLo+int32(i)])
+		}
+		switch k := uint32(m); {
+		case k == noName:
+			dst = append(dst, sn.rules[m>>32])
+		case k&ucondName != 0:
+			dst = append(dst, sn.ucInfo[k&^ucondName].name)
+		default:
+			dst = append(dst, sn.ruleNames[k])
+		}
+	}
+	dst = append(dst, sn.ruleNames[st.runLo+int32(i):st.runHi]...)
 	if prior > 0 && dst[prior-1] > dst[prior] {
 		sort.Strings(dst)
 	}
@@ -625,31 +851,36 @@ func (sn *snapshot) collect(st *scratch, dst []string) []string {
 }
 
 // visit enters a trie node whose condition holds: its branches match, and
-// its children whose conditions hold are entered in turn.
-func (sn *snapshot) visit(st *scratch, n int32) {
-	dn := &sn.dense[n]
+// its children whose conditions hold are entered in turn. dn is dense[n]
+// (or its copy in the ucondInfo of a root).
+func (sn *snapshot) visit(st *scratch, n int32, dn *denseNode) {
 	e := st.epoch
 	if dn.multi && st.anyTrail {
 		for _, b := range sn.nodes[n].branches {
 			br := &sn.branches[b]
 			if st.ruleStamp[br.rule] != e && st.consistent(sn, br.all) {
 				st.ruleStamp[br.rule] = e
-				st.matched = append(st.matched, br.rule)
+				st.matched = append(st.matched, matchKey(br.rule))
 			}
 		}
 	} else {
-		st.matched = append(st.matched, sn.ids[dn.solo:dn.rules]...)
-		for _, r := range sn.ids[dn.rules:dn.kids] {
-			if st.ruleStamp[r] != e {
+		if dn.rules-dn.solo > st.runHi-st.runLo {
+			st.matched = append(st.matched, sn.ruleKeys[st.runLo:st.runHi]...)
+			st.runLo, st.runHi = dn.solo, dn.rules
+		} else {
+			st.matched = append(st.matched, sn.ruleKeys[dn.solo:dn.rules]...)
+		}
+		for _, m := range sn.ruleKeys[dn.rules:dn.rulesEnd] {
+			if r := m >> 32; st.ruleStamp[r] != e {
 				st.ruleStamp[r] = e
-				st.matched = append(st.matched, r)
+				st.matched = append(st.matched, m)
 			}
 		}
 	}
 	kids := sn.ids[dn.kids:dn.end]
 	for k := 0; k+1 < len(kids); k += 2 {
 		if st.condOK(sn, kids[k+1]) {
-			sn.visit(st, kids[k])
+			sn.visit(st, kids[k], &sn.dense[kids[k]])
 		}
 	}
 	for _, ki := range sn.kidIdx[dn.idx:dn.idxEnd] {
@@ -660,12 +891,17 @@ func (sn *snapshot) visit(st *scratch, n int32) {
 			if st.leaves[l].kind != leafString {
 				continue
 			}
-			for _, c := range ki.byValue[unsafeString(st.leaves[l].val)] {
-				if st.nodeStamp[c] != e { // two equal values find it twice
+			// st.kids is a stack: the visits below push their own
+			// children after these and pop them.
+			start := len(st.kids)
+			st.kids = ki.find(st.leaves[l].val, st.kids, &st.rev)
+			for j := start; j < len(st.kids); j++ {
+				if c := st.kids[j]; st.nodeStamp[c] != e { // two equal values find it twice
 					st.nodeStamp[c] = e
-					sn.visit(st, c)
+					sn.visit(st, c, &sn.dense[c])
 				}
 			}
+			st.kids = st.kids[:start]
 		}
 	}
 }
@@ -686,15 +922,15 @@ func (sn *snapshot) finishBranch(st *scratch, b int32) {
 		return
 	}
 	st.ruleStamp[br.rule] = st.epoch
-	st.matched = append(st.matched, br.rule)
+	st.matched = append(st.matched, matchKey(br.rule))
 }
 
 // condOK reports whether the event satisfies a condition, computing it at
 // most once per event.
 func (st *scratch) condOK(sn *snapshot, u int32) bool {
 	e := st.epoch
-	if st.uStamp[u] == e {
-		return st.uRes[u]
+	if s := st.uState[u]; s>>1 == e {
+		return s&1 != 0
 	}
 	ui := &sn.ucInfo[u]
 	res := false
@@ -703,6 +939,8 @@ func (st *scratch) condOK(sn *snapshot, u int32) bool {
 		res = ui.absentOK
 	case ui.indexed:
 		// Not hit by the index although the field has values.
+	case sn.ucCheck[u] != 0:
+		res = st.checkStrings(sn.checkData, sn.ucCheck[u], ui.field)
 	default:
 		uc := &sn.uconds[u]
 		for l := st.head[ui.field]; l >= 0; l = st.leaves[l].next {
@@ -712,8 +950,10 @@ func (st *scratch) condOK(sn *snapshot, u int32) bool {
 			}
 		}
 	}
-	st.uStamp[u] = e
-	st.uRes[u] = res
+	st.uState[u] = e << 1
+	if res {
+		st.uState[u] |= 1
+	}
 	return res
 }
 

@@ -318,9 +318,22 @@ func (w *validWalker) value(n *pathNode, i int) int {
 		return j
 	}
 	if n.field >= 0 && n.want&wantNumber != 0 && (d[i] != '-' || n.numMin <= 0) {
+		if d[i] == '0' && n.numMin >= 1 {
+			// Below 1 unless it has an exponent.
+			if j := scalarEnd(d, i); belowOne(d[i:j]) {
+				return j
+			}
+		}
 		// Only well-formed numbers reach the number code.
-		if j, ok, x := numberValue(d, i); ok && (j == len(d) || scalarStop[d[j]]) {
-			if n.wantsNumber(d[i:j]) {
+		if j, ok, x := numberIn(d, i, n.numMin, n.numMax); ok && (j == len(d) || scalarStop[d[j]]) {
+			if !n.wantsNumber(d[i:j], x) {
+				return j
+			}
+			if n.ranges != nil {
+				if !x.ok || !n.rangeNone(x.x) {
+					w.st.rangeLeaf(n.ranges, d[i:j], x)
+				}
+			} else {
 				w.st.leaf(w.sn, n, leafNumber, d[i:j], true, x)
 			}
 			return j

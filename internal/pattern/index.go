@@ -12,7 +12,8 @@ import (
 // entries.
 type affixIndex struct {
 	m    map[string][]int32
-	lens []int // distinct key lengths, ascending
+	lens []int     // distinct key lengths, ascending
+	t    *strTable // m, for lookups
 }
 
 func (a *affixIndex) add(key string, id int32) {
@@ -30,12 +31,15 @@ func (a *affixIndex) add(key string, id int32) {
 	a.m[key] = append(a.m[key], id)
 }
 
+// finish builds the lookup table once every key is added.
+func (a *affixIndex) finish() { a.t = newStrTable(a.m) }
+
 func (a *affixIndex) prefixes(v []byte, out []int32) []int32 {
 	for _, n := range a.lens {
 		if n > len(v) {
 			break
 		}
-		out = append(out, a.m[unsafeString(v[:n])]...)
+		out = a.t.appendIDs(out, v[:n])
 	}
 	return out
 }
@@ -45,16 +49,16 @@ func (a *affixIndex) suffixes(v []byte, out []int32) []int32 {
 		if n > len(v) {
 			break
 		}
-		out = append(out, a.m[unsafeString(v[len(v)-n:])]...)
+		out = a.t.appendIDs(out, v[len(v)-n:])
 	}
 	return out
 }
 
 // rangeIndex answers "which numeric intervals contain x": the distinct
 // finite endpoints cut the line into elementary slots (gaps and points);
-// each slot lists the intervals covering it (flat, one binary search per
-// query), or, when that table would be too large, a segment tree over the
-// slots holds them (O(log n + k)).
+// each slot lists the intervals covering it (flat), or, when that table
+// would be too large, a segment tree over the slots holds them
+// (O(log n + k)). A bucket table finds the slot of x in O(1).
 type rangeIndex struct {
 	pending []rangeEntry
 	points  []float64
@@ -67,14 +71,37 @@ type rangeIndex struct {
 	// openEnds: some interval reaches below the first or above the last
 	// point (numbers out there can match).
 	openEnds bool
-	// minLo is the least lower end of the intervals (-Inf if unbounded).
-	minLo float64
-	// buckets split [points[0], points[last]] evenly; bucket b's first
-	// point is points[bucket[b]], so a lookup needs a step or two instead
-	// of a binary search.
-	bucket []int32
+	// minLo and maxHi are the least lower and the greatest upper end of
+	// the intervals (infinite when unbounded).
+	minLo, maxHi float64
+	// bucket splits [points[0], points[last]] into equal buckets (x falls
+	// in bucketOf(x)). A bucket that holds no point lies inside one slot:
+	// its entry is that slot (bucketSlot), marked bucketNone when the slot
+	// holds no interval, or the slot's only interval (bucketOne), so most
+	// lookups read one word; otherwise the entry is the index of the
+	// bucket's first point, and the lookup steps over the bucket's points.
+	bucket []uint32
 	scale  float64
+	// none has bit b set when bucket b is marked bucketNone: a bitmap
+	// small enough to stay in cache rejects most numbers.
+	none []uint64
 }
+
+// Flags of a bucket entry.
+const (
+	bucketSlot = 1 << 31 // the low bits are the slot of every x in the bucket
+	bucketNone = 1 << 30 // and that slot holds no interval
+	bucketOne  = 1 << 29 // the low bits are the slot's only interval instead
+	bucketMask = bucketOne - 1
+)
+
+// bucketsPerPoint sizes the bucket table: with eight buckets per point most
+// buckets hold no point, and few numbers outside every interval share a
+// bucket with one.
+const bucketsPerPoint = 8
+
+// maxBuckets bounds the bucket table (1 MiB).
+const maxBuckets = 1 << 18
 
 type rangeEntry struct {
 	r  numRange
@@ -85,19 +112,37 @@ func (ri *rangeIndex) add(r numRange, id int32) { ri.pending = append(ri.pending
 
 func (ri *rangeIndex) empty() bool { return len(ri.pending) == 0 }
 
+// bucketOf is the bucket of x, for points[0] <= x <= points[last]. It never
+// decreases as x grows (subtraction, scaling by a positive factor and
+// truncation are monotonic in floating point), so a bucket's points are
+// exactly the points p with bucketOf(p) equal to it, every point of an
+// earlier bucket is below x, and every point of a later one above.
+func (ri *rangeIndex) bucketOf(x float64) int {
+	return bucketIndex(x, ri.points[0], ri.scale, len(ri.bucket)-1)
+}
+
+// bucketIndex is the bucket of x >= lo among last+1 buckets of width
+// 1/scale starting at lo. The conversion rounds the difference, so every
+// caller computes the same bucket for the same x.
+func bucketIndex(x, lo, scale float64, last int) int {
+	return min(int(float64(x-lo)*scale), last)
+}
+
 // slot maps x to its elementary slot: 2i+1 is exactly points[i], 2i is the
 // open gap below points[i], 2*len(points) the gap above the last point.
 func (ri *rangeIndex) slot(x float64) int {
 	var i int
 	if p := ri.points; ri.bucket != nil && x >= p[0] && x <= p[len(p)-1] {
-		b := int((x - p[0]) * ri.scale)
-		b = max(0, min(b, len(ri.bucket)-1))
-		i = int(ri.bucket[b])
-		for i > 0 && p[i-1] >= x {
-			i--
-		}
-		for i < len(p) && p[i] < x {
-			i++
+		switch e := ri.bucket[ri.bucketOf(x)]; {
+		case e&bucketSlot == 0:
+			i = int(e & bucketMask)
+			for i < len(p) && p[i] < x {
+				i++
+			}
+		case e&bucketOne == 0:
+			return int(e & bucketMask)
+		default:
+			i = searchFloats(ri.points, x)
 		}
 	} else {
 		i = searchFloats(ri.points, x)
@@ -106,6 +151,56 @@ func (ri *rangeIndex) slot(x float64) int {
 		return 2*i + 1
 	}
 	return 2 * i
+}
+
+// buildBuckets fills the bucket table once the points are known; the
+// bucketNone marks wait for the slots' contents (markEmpty).
+func (ri *rangeIndex) buildBuckets() {
+	p := ri.points
+	n := len(p)
+	ri.bucket = nil
+	if n < 2 || !(p[n-1] > p[0]) || 2*n+1 > bucketMask {
+		return
+	}
+	nb := 64
+	for nb < bucketsPerPoint*n && nb < maxBuckets {
+		nb <<= 1
+	}
+	ri.scale = float64(nb) / (p[n-1] - p[0])
+	if !(ri.scale > 0) || math.IsInf(ri.scale, 0) {
+		return
+	}
+	ri.bucket = make([]uint32, nb)
+	// Count the points of each bucket; the running count is the index of
+	// a bucket's first point.
+	count := make([]int32, nb)
+	for _, x := range p {
+		count[ri.bucketOf(x)]++
+	}
+	first := 0
+	for b := range ri.bucket {
+		if count[b] == 0 {
+			ri.bucket[b] = bucketSlot | uint32(2*first) // in the gap below points[first]
+		} else {
+			ri.bucket[b] = uint32(first)
+		}
+		first += int(count[b])
+	}
+}
+
+// markEmpty marks the buckets whose slot holds no interval; count[s] is
+// the number of intervals covering slot s.
+func (ri *rangeIndex) markEmpty(count []int32) {
+	if ri.bucket == nil {
+		return
+	}
+	ri.none = make([]uint64, (len(ri.bucket)+63)/64)
+	for b, e := range ri.bucket {
+		if e&bucketSlot != 0 && count[e&bucketMask] == 0 {
+			ri.bucket[b] = e | bucketNone
+			ri.none[b/64] |= 1 << (b % 64)
+		}
+	}
 }
 
 // span is the slots [lo, hi] an interval covers.
@@ -149,23 +244,12 @@ func (ri *rangeIndex) build() {
 	}
 	ri.points = uniq
 	ri.slots = 2*len(uniq) + 1
-	if n := len(uniq); n >= 16 && uniq[n-1] > uniq[0] {
-		nb := 1
-		for nb < n && nb < 1<<16 {
-			nb <<= 1
-		}
-		ri.scale = float64(nb) / (uniq[n-1] - uniq[0])
-		if !math.IsInf(ri.scale, 0) {
-			ri.bucket = make([]int32, nb)
-			for b := range ri.bucket {
-				ri.bucket[b] = int32(searchFloats(uniq, uniq[0]+float64(b)/ri.scale))
-			}
-		}
-	}
-	ri.minLo = math.Inf(1)
+	ri.buildBuckets()
+	ri.minLo, ri.maxHi = math.Inf(1), math.Inf(-1)
 	for _, e := range ri.pending {
 		ri.openEnds = ri.openEnds || math.IsInf(e.r.lo, 0) || math.IsInf(e.r.hi, 0)
 		ri.minLo = min(ri.minLo, e.r.lo)
+		ri.maxHi = max(ri.maxHi, e.r.hi)
 	}
 	// Count the flat table's size with a difference array.
 	diff := make([]int, ri.slots+1)
@@ -182,6 +266,7 @@ func (ri *rangeIndex) build() {
 		count[s] = int32(cur)
 		total += cur
 	}
+	ri.markEmpty(count)
 	if total <= maxFlatRange*(len(ri.pending)+ri.slots) {
 		ri.start = make([]int32, ri.slots+1)
 		for s := 0; s < ri.slots; s++ {
@@ -194,6 +279,13 @@ func (ri *rangeIndex) build() {
 			for s := lo; s <= hi; s++ {
 				ri.ids[fill[s]] = e.id
 				fill[s]++
+			}
+		}
+		// Buckets inside a slot with one interval name it.
+		for b, e := range ri.bucket {
+			if s := e & bucketMask; e&(bucketSlot|bucketNone) == bucketSlot && ri.start[s+1]-ri.start[s] == 1 &&
+				uint32(ri.ids[ri.start[s]]) <= bucketMask {
+				ri.bucket[b] = bucketSlot | bucketOne | uint32(ri.ids[ri.start[s]])
 			}
 		}
 		return
@@ -249,9 +341,25 @@ func (ri *rangeIndex) queryText(v []byte, out []int32) []int32 {
 
 // queryValue is queryText for a number already converted exactly.
 func (ri *rangeIndex) queryValue(x float64, out []int32) []int32 {
-	if x < -fiveBillion || x > fiveBillion ||
-		(!ri.openEnds && (x < ri.points[0] || x > ri.points[len(ri.points)-1])) {
-		return out
+	p := ri.points
+	if len(p) == 0 {
+		return ri.querySlot(0, out)
+	}
+	if x < p[0] || x > p[len(p)-1] {
+		if !ri.openEnds || x < -fiveBillion || x > fiveBillion {
+			return out
+		}
+	} else if ri.bucket != nil {
+		b := uint(ri.bucketOf(x))
+		if ri.none[b/64]&(1<<(b%64)) != 0 {
+			return out // most numbers: one bit
+		}
+		switch e := ri.bucket[b]; {
+		case e&(bucketSlot|bucketOne) == bucketSlot|bucketOne:
+			return append(out, int32(e&bucketMask))
+		case e&bucketSlot != 0:
+			return ri.querySlot(int(e&bucketMask), out)
+		}
 	}
 	return ri.querySlot(ri.slot(x), out)
 }
@@ -387,6 +495,9 @@ type fieldIndex struct {
 	abPrefix, abSuffix affixIndex
 	abWild             wildIndex
 
+	// Tables of the maps above, for lookups.
+	exactT, exactStrT, foldT, abExactT, abExactStrT, abFoldT *strTable
+
 	needFold bool
 	needNum  bool // exact number keys present (in exact or anything-but tables)
 	abNum    bool // anything-but number keys present
@@ -491,6 +602,12 @@ func (fi *fieldIndex) addPred(p *pred, cond int32) {
 }
 
 func (fi *fieldIndex) finish() {
+	fi.exactT, fi.exactStrT, fi.foldT = newStrTable(fi.exact), newStrTable(fi.exactStr), newStrTable(fi.fold)
+	fi.abExactT, fi.abExactStrT, fi.abFoldT = newStrTable(fi.abExact), newStrTable(fi.abExactStr), newStrTable(fi.abFold)
+	for _, a := range []*affixIndex{&fi.prefix, &fi.suffix, &fi.prefixFold, &fi.suffixFold, &fi.abPrefix, &fi.abSuffix,
+		&fi.wild.byPrefix, &fi.abWild.byPrefix} {
+		a.finish()
+	}
 	if !fi.ranges.empty() {
 		fi.ranges.build()
 	}
@@ -508,13 +625,13 @@ func (fi *fieldIndex) finish() {
 }
 
 // wants returns the kinds of values (wantString, wantNumber, wantLiteral)
-// that some condition on this path can use, and the least number that can
-// match (-Inf when any number may).
-func (fi *fieldIndex) wants() (uint8, float64) {
+// that some condition on this path can use, and the least and the greatest
+// number that can match (infinite when any number may).
+func (fi *fieldIndex) wants() (w uint8, numMin, numMax float64) {
+	numMin, numMax = math.Inf(-1), math.Inf(1)
 	if fi.record || len(fi.exists) > 0 || len(fi.ab) > 0 {
-		return wantString | wantNumber | wantLiteral, math.Inf(-1)
+		return wantString | wantNumber | wantLiteral, numMin, numMax
 	}
-	var w uint8
 	if len(fi.exactStr) > 0 || len(fi.fold) > 0 || len(fi.prefix.lens) > 0 || len(fi.suffix.lens) > 0 ||
 		len(fi.prefixFold.lens) > 0 || len(fi.suffixFold.lens) > 0 || len(fi.wild.all) > 0 || fi.needIP {
 		w |= wantString
@@ -526,14 +643,27 @@ func (fi *fieldIndex) wants() (uint8, float64) {
 			w |= wantLiteral
 		}
 	}
-	numMin := math.Inf(-1)
 	if fi.ranges.slots > 0 {
 		if w&wantNumber == 0 {
-			numMin = fi.ranges.minLo
+			numMin, numMax = fi.ranges.minLo, fi.ranges.maxHi
 		}
 		w |= wantNumber
 	}
-	return w, numMin
+	return w, numMin, numMax
+}
+
+// rangesOnly reports whether numbers at this path matter only to its
+// numeric ranges: no exact number, anything-but or exists condition, and
+// no branch verifies the path.
+func (fi *fieldIndex) rangesOnly() bool {
+	return fi.anchored && fi.ranges.slots > 0 && !fi.record && !fi.needNum && len(fi.exists) == 0 && len(fi.ab) == 0
+}
+
+// exactStringsOnly reports whether strings at this path matter only to its
+// table of exact strings.
+func (fi *fieldIndex) exactStringsOnly() bool {
+	return fi.anchored && fi.exactStrT != nil && !fi.needFold && !fi.needIP && len(fi.prefix.lens) == 0 &&
+		len(fi.suffix.lens) == 0 && len(fi.wild.all) == 0 && len(fi.ab) == 0 && len(fi.exists) == 0
 }
 
 // numberKeyNeeded reports whether the exact-match key of the number v must
@@ -564,7 +694,9 @@ const (
 // eval appends to out the conditions satisfied by one leaf value. v is the
 // unescaped string or the number text.
 func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, num numValue, out []int32) []int32 {
-	out = append(out, fi.exists...)
+	if len(fi.exists) > 0 {
+		out = append(out, fi.exists...)
+	}
 	keyed := false // st.key holds v's typed exact-match key
 	switch kind {
 	case leafString:
@@ -573,9 +705,7 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, num numValue, out []
 		if fi.needNum && fi.numberKeyNeeded(v, num) {
 			st.key = canonicalNumber(st.key[:0], v, true)
 			keyed = true
-			if fi.exact != nil {
-				out = append(out, fi.exact[unsafeString(st.key)]...)
-			}
+			out = fi.exactT.appendIDs(out, st.key)
 		}
 		if fi.ranges.slots > 0 {
 			if num.ok {
@@ -595,15 +725,13 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, num numValue, out []
 			}
 			st.key = append(st.key[:0], c)
 			keyed = true
-			if fi.exact != nil {
-				out = append(out, fi.exact[unsafeString(st.key)]...)
-			}
+			out = fi.exactT.appendIDs(out, st.key)
 		}
 	}
 	if len(fi.ab) > 0 {
 		ex := st.excl[:0]
 		if keyed && fi.abExact != nil {
-			ex = append(ex, fi.abExact[unsafeString(st.key)]...)
+			ex = fi.abExactT.appendIDs(ex, st.key)
 		}
 		out = fi.anythingBut(st, ex, out)
 	}
@@ -611,20 +739,26 @@ func (fi *fieldIndex) eval(st *scratch, kind int, v []byte, num numValue, out []
 }
 
 func (fi *fieldIndex) evalString(st *scratch, v []byte, out []int32) []int32 {
-	if fi.exactStr != nil {
-		out = append(out, fi.exactStr[unsafeString(v)]...)
+	if fi.exactStrT != nil {
+		out = fi.exactStrT.appendIDs(out, v)
 	}
-	out = fi.prefix.prefixes(v, out)
-	out = fi.suffix.suffixes(v, out)
+	if len(fi.prefix.lens) > 0 {
+		out = fi.prefix.prefixes(v, out)
+	}
+	if len(fi.suffix.lens) > 0 {
+		out = fi.suffix.suffixes(v, out)
+	}
 	var folded []byte
 	if fi.needFold {
 		folded = appendFold(st.fold[:0], v)
 		st.fold = folded
-		if fi.fold != nil {
-			out = append(out, fi.fold[unsafeString(folded)]...)
+		if fi.foldT != nil {
+			out = fi.foldT.appendIDs(out, folded)
 		}
-		out = fi.prefixFold.prefixes(folded, out)
-		out = fi.suffixFold.suffixes(folded, out)
+		if len(fi.prefixFold.lens)+len(fi.suffixFold.lens) > 0 {
+			out = fi.prefixFold.prefixes(folded, out)
+			out = fi.suffixFold.suffixes(folded, out)
+		}
 	}
 	if len(fi.wild.all) > 0 {
 		out, st.tmp = fi.wild.query(v, st.tmp, out)
@@ -638,11 +772,9 @@ func (fi *fieldIndex) evalString(st *scratch, v []byte, out []int32) []int32 {
 		return out
 	}
 	ex := st.excl[:0]
-	if fi.abExactStr != nil {
-		ex = append(ex, fi.abExactStr[unsafeString(v)]...)
-	}
-	if fi.abFold != nil {
-		ex = append(ex, fi.abFold[unsafeString(folded)]...)
+	ex = fi.abExactStrT.appendIDs(ex, v)
+	if fi.abFoldT != nil {
+		ex = fi.abFoldT.appendIDs(ex, folded)
 	}
 	ex = fi.abPrefix.prefixes(v, ex)
 	ex = fi.abSuffix.suffixes(v, ex)

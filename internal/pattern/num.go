@@ -1,6 +1,9 @@
 package pattern
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // Numbers in events are tested against numeric ranges and exact numeric
 // values. Parsing every number fully (strconv.ParseFloat) dominates the cost
@@ -190,6 +193,13 @@ func belowOne(v []byte) bool {
 // operation gives strconv.ParseFloat's result. Scanning and converting in
 // one pass spares numbers at fields with numeric conditions a second read.
 func numberValue(d []byte, i int) (end int, ok bool, x numValue) {
+	return numberIn(d, i, math.Inf(-1), math.Inf(1))
+}
+
+// numberIn is numberValue for a field where only numbers within [lo, hi]
+// can matter: a number whose integer part already puts it outside is not
+// converted, and x.out reports it.
+func numberIn(d []byte, i int, lo, hi float64) (end int, ok bool, x numValue) {
 	neg := false
 	if i < len(d) && d[i] == '-' {
 		neg = true
@@ -202,23 +212,19 @@ func numberValue(d []byte, i int) (end int, ok bool, x numValue) {
 	if d[i] == '0' {
 		i++
 	} else {
-		for i < len(d) && d[i]-'0' <= 9 {
-			i++
-		}
+		i = digitsEnd(d, i+1)
 	}
 	intEnd, fracStart := i, i
 	if i < len(d) && d[i] == '.' {
-		i++
-		fracStart = i
-		for i < len(d) && d[i]-'0' <= 9 {
-			i++
-		}
+		fracStart = i + 1
+		i = digitsEnd(d, fracStart)
 		if i == fracStart {
 			return i, false, x
 		}
 	}
 	fracEnd := i
 	exp := 0
+	ip, haveIP := uint64(0), false
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
 		eneg := false
@@ -238,12 +244,31 @@ func numberValue(d []byte, i int) (end int, ok bool, x numValue) {
 		if eneg {
 			exp = -exp
 		}
+	} else if intEnd-intStart <= 15 {
+		// Without exponent the value lies within [ip, ip+1] (ip+1: nines
+		// that round up), negated for negative numbers.
+		for _, c := range d[intStart:intEnd] {
+			ip = ip*10 + uint64(c-'0')
+		}
+		haveIP = true
+		fl, fh := float64(ip), float64(ip)+1
+		if neg {
+			fl, fh = -fh, -fl
+		}
+		if fh < lo || fl > hi {
+			x.out = true
+			return i, true, x
+		}
 	}
-	if (intEnd-intStart)+(fracEnd-fracStart) > 19 {
+	nf := fracEnd - fracStart
+	if (intEnd-intStart)+nf > 19 {
 		return i, true, x
 	}
-	mant := digitsValue(d, intStart, intEnd)*pow10u[fracEnd-fracStart] + digitsValue(d, fracStart, fracEnd)
-	exp -= fracEnd - fracStart
+	if !haveIP {
+		ip = digitsValue(d, intStart, intEnd)
+	}
+	mant := ip*pow10u[nf] + digitsValue(d, fracStart, fracEnd)
+	exp -= nf
 	if mant > 1<<53 || exp < -22 || exp > 22 {
 		return i, true, x
 	}
@@ -257,14 +282,33 @@ func numberValue(d []byte, i int) (end int, ok bool, x numValue) {
 		x.x = -x.x
 	}
 	x.ok = true
+	x.out = x.x < lo || x.x > hi
 	return i, true, x
+}
+
+// digitsEnd returns the index of the first byte at or after d[i] that is
+// not a decimal digit, testing eight bytes at a time where the data allows.
+func digitsEnd(d []byte, i int) int {
+	for i+8 <= len(d) {
+		t := load64(d, i) ^ '0'*swarLow // digits become 0-9
+		// Flag the bytes that are not digits: 10 or more, or high bit set.
+		if m := (t&^swarHigh + (0x80-10)*swarLow | t) & swarHigh; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(d) && d[i]-'0' <= 9 {
+		i++
+	}
+	return i
 }
 
 // numValue is the float64 value of a JSON number when it was converted
 // while scanning (ok); otherwise the number's text is parsed when needed.
 type numValue struct {
-	x  float64
-	ok bool
+	x   float64
+	ok  bool
+	out bool // outside the bounds numberIn was given: cannot matter
 }
 
 // pow10u holds the powers of ten that fit a uint64.

@@ -113,3 +113,39 @@ func TestRangeSlotBuckets(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberInBounds checks numberIn's early rejection: a number reported
+// outside [lo, hi] has its ParseFloat value outside, and a converted one
+// inside is reported inside.
+func TestNumberInBounds(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	bounds := [][2]float64{{37.7, 37.81}, {0, 1}, {1, 2}, {-5, -4.5}, {0, 0}, {-1, 0}, {1e9, 5e9}, {-0.5, 0.5}}
+	texts := []string{"0", "-0", "0.0", "-0.0", "1", "0.99999999999999999999", "-0.99999999999999999999", "37.7",
+		"37.81", "37.8100000000000001", "4.5e0", "-4.5", "5e-1", "1.0000000000000000001", "2"}
+	for i := 0; i < 200000; i++ {
+		var s string
+		switch {
+		case i < len(texts):
+			s = texts[i]
+		case i%3 == 0:
+			s = strconv.FormatFloat((r.Float64()-0.5)*10, 'f', r.Intn(22), 64)
+		case i%3 == 1:
+			s = strconv.FormatFloat(37.6+r.Float64()*0.3, 'f', r.Intn(18), 64)
+		default:
+			s = fmt.Sprintf("%d.%019d", r.Intn(3)-1, r.Int63())
+		}
+		want, _ := strconv.ParseFloat(s, 64)
+		b := bounds[i%len(bounds)]
+		end, ok, x := numberIn([]byte(s), 0, b[0], b[1])
+		if !ok || end != len(s) {
+			t.Fatalf("numberIn(%s) = %d, %v", s, end, ok)
+		}
+		inside := want >= b[0] && want <= b[1]
+		if x.out && inside {
+			t.Fatalf("numberIn(%s, %v) reports out, value %v", s, b, want)
+		}
+		if x.ok && (x.x != want || x.out == inside) {
+			t.Fatalf("numberIn(%s, %v) = %v out %v, value %v", s, b, x.x, x.out, want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package pattern
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"sort"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -15,19 +17,48 @@ const maxDepth = 10000
 type pathNode struct {
 	children map[string]*pathNode
 	// names and kids list the children when there are few (small): a
-	// length check and a comparison per child beat hashing the key.
-	names  []string
-	kids   []*pathNode
-	small  bool
-	field  int32 // field index, or -1 when no rule tests this exact path
-	frames bool  // values at or below are recorded: track array elements
+	// length check and a comparison per child beat hashing the key. With
+	// more than two children, hashTab finds a member name's only possible
+	// child from a few of its bytes (see nameSlot).
+	names     []string
+	kids      []*pathNode
+	small     bool
+	hashTab   []uint8 // 1 + index in names, 0: no child
+	hashMul   uint64
+	hashShift uint8
+	field     int32 // field index, or -1 when no rule tests this exact path
+	frames    bool  // values at or below are recorded: track array elements
 	// want marks the kinds of values some condition at this field can use
 	// (wantString, wantNumber, wantLiteral); values of other kinds are
-	// skipped. Numbers below numMin cannot match either.
-	want   uint8
-	numMin float64
+	// skipped. Numbers outside [numMin, numMax] cannot match either.
+	want           uint8
+	numMin, numMax float64
 	// record and anchored copy the field's flags (fieldIndex).
 	record, anchored bool
+	// ranges is the field's range index when numbers matter there only to
+	// numeric ranges (no exact number, anything-but, exists or recording):
+	// the walkers probe it directly, after its bitmap of empty buckets
+	// (copied here: rangeNone).
+	ranges  *rangeIndex
+	rngLo   float64 // the index's first point
+	rngHi   float64 // and last
+	rngMul  float64 // its bucket scale
+	rngLast int     // its last bucket
+	rngNone []uint64
+	// exactStr is the field's table of exact strings when a string matters
+	// there to nothing else (no other kind of string condition, no
+	// anything-but or exists): leaf probes it directly.
+	exactStr *strTable
+}
+
+// rangeNone reports whether no numeric range of the field holds x, from
+// the bucket bitmap of n.ranges (false when it does not know).
+func (n *pathNode) rangeNone(x float64) bool {
+	if n.rngNone == nil || !(x >= n.rngLo && x <= n.rngHi) {
+		return false
+	}
+	b := uint(bucketIndex(x, n.rngLo, n.rngMul, n.rngLast))
+	return n.rngNone[b/64]&(1<<(b%64)) != 0
 }
 
 // Kinds of values a field can use.
@@ -37,9 +68,18 @@ const (
 	wantLiteral
 )
 
-// wantsNumber reports whether the JSON number v at field node n can matter,
-// from cheap checks of its text.
-func (n *pathNode) wantsNumber(v []byte) bool {
+// wantsNumber reports whether the JSON number v at field node n can matter:
+// from its value when the walker converted it (numberIn checked it against
+// [numMin, numMax]), else from cheap checks of its text.
+func (n *pathNode) wantsNumber(v []byte, x numValue) bool {
+	if x.ok || x.out {
+		return !x.out
+	}
+	return n.wantsNumberText(v)
+}
+
+// wantsNumberText is wantsNumber for a number that was not converted.
+func (n *pathNode) wantsNumberText(v []byte) bool {
 	switch {
 	case n.want&wantNumber == 0:
 		return false
@@ -67,17 +107,105 @@ func isNegZero(v []byte) bool {
 // smallChildren is the most children looked up by a linear scan.
 const smallChildren = 8
 
+// Children tables: nodes with hashedChildren to maxHashedChildren children
+// look member names up in a table of at most 32 slots per child.
+const (
+	hashedChildren    = 3
+	maxHashedChildren = 64
+)
+
+// nameSlot hashes a non-empty member name into a table of 2^(64-shift)
+// slots: its length and its first and last eight bytes (all of its bytes
+// when it has at most sixteen).
+func nameSlot(key []byte, mul uint64, shift uint8) uint64 {
+	n := len(key)
+	var a, c uint64
+	switch {
+	case n >= 8:
+		a, c = load64(key, 0), load64(key, n-8)
+	case n >= 4:
+		a = uint64(binary.LittleEndian.Uint32(key)) | uint64(binary.LittleEndian.Uint32(key[n-4:]))<<32
+	default:
+		a = uint64(key[0]) | uint64(key[n/2])<<8 | uint64(key[n-1])<<16
+	}
+	x := a ^ bits.RotateLeft64(c, 31) ^ uint64(n)<<56
+	return (x * mul) >> shift
+}
+
+// buildHash gives n a collision-free name table when one of a few
+// multipliers yields one (names alike in the hashed bytes defeat it).
+func (n *pathNode) buildHash() {
+	if len(n.names) < hashedChildren || len(n.names) > maxHashedChildren {
+		return
+	}
+	for _, name := range n.names {
+		if name == "" {
+			return
+		}
+	}
+	mul := uint64(0x9E3779B97F4A7C15)
+	for lg := 2; 1<<lg <= 32*len(n.names); lg++ {
+		if 1<<lg < 2*len(n.names) {
+			continue
+		}
+		for try := 0; try < 32; try++ {
+			mul = mul*0x5851F42D4C957F2D + 0x14057B7EF767814F | 1
+			tab := make([]uint8, 1<<lg)
+			ok := true
+			for i, name := range n.names {
+				h := nameSlot([]byte(name), mul, uint8(64-lg))
+				if tab[h] != 0 {
+					ok = false
+					break
+				}
+				tab[h] = uint8(i + 1)
+			}
+			if ok {
+				n.hashTab, n.hashMul, n.hashShift = tab, mul, uint8(64-lg)
+				return
+			}
+		}
+	}
+}
+
+// hasDot reports whether key holds a '.'.
+func hasDot(key []byte) bool {
+	i := 0
+	for ; i+8 <= len(key); i += 8 {
+		if exactZeroBytes(load64(key, i)^'.'*swarLow) != 0 {
+			return true
+		}
+	}
+	for ; i < len(key); i++ {
+		if key[i] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
 // seal prepares the lookup tables and value filters of n and the nodes
 // below it, once the trie and the field indexes are complete.
 func (n *pathNode) seal(fields []*fieldIndex) {
-	n.names, n.kids, n.small = nil, nil, false
+	n.names, n.kids, n.small, n.ranges, n.rngNone, n.hashTab, n.exactStr = nil, nil, false, nil, nil, nil, nil
 	if n.field >= 0 {
 		fi := fields[n.field]
-		n.want, n.numMin = fi.wants()
+		n.want, n.numMin, n.numMax = fi.wants()
 		n.record, n.anchored = fi.record, fi.anchored
+		if fi.exactStringsOnly() {
+			n.exactStr = fi.exactStrT
+		}
+		if fi.rangesOnly() {
+			ri := &fi.ranges
+			n.ranges = ri
+			if ri.none != nil {
+				n.rngLo, n.rngHi = ri.points[0], ri.points[len(ri.points)-1]
+				n.rngMul, n.rngLast, n.rngNone = ri.scale, len(ri.bucket)-1, ri.none
+			}
+		}
 	}
-	if len(n.children) <= smallChildren {
-		n.small = true
+	if len(n.children) <= max(smallChildren, maxHashedChildren) {
+		n.small = len(n.children) <= smallChildren
 		for name := range n.children {
 			n.names = append(n.names, name)
 		}
@@ -85,6 +213,7 @@ func (n *pathNode) seal(fields []*fieldIndex) {
 		for _, name := range n.names {
 			n.kids = append(n.kids, n.children[name])
 		}
+		n.buildHash()
 	}
 	for _, c := range n.children {
 		c.seal(fields)
@@ -186,14 +315,26 @@ func (w *walker) value(n *pathNode) {
 			return
 		}
 		start := w.pos
-		end, ok, x := numberValue(w.data, start)
+		if c == '0' && n.numMin >= 1 {
+			// Below 1 unless it has an exponent: scan it only.
+			if !w.number() || belowOne(w.data[start:w.pos]) {
+				return
+			}
+		}
+		end, ok, x := numberIn(w.data, start, n.numMin, n.numMax)
 		w.pos = end
 		if !ok {
 			w.fail("invalid number")
 			return
 		}
-		if v := w.data[start:end]; n.wantsNumber(v) {
-			w.st.leaf(w.sn, n, leafNumber, v, true, x)
+		if v := w.data[start:end]; n.wantsNumber(v, x) {
+			if n.ranges != nil {
+				if !x.ok || !n.rangeNone(x.x) {
+					w.st.rangeLeaf(n.ranges, v, x)
+				}
+			} else {
+				w.st.leaf(w.sn, n, leafNumber, v, true, x)
+			}
 		}
 	case c == 't':
 		if w.lit("true") && n != nil && n.field >= 0 && n.want&wantLiteral != 0 {
@@ -353,6 +494,14 @@ func (n *pathNode) collectNames(names map[string]bool) {
 
 // descend follows an event key, which may itself contain dots, from n.
 func (n *pathNode) descend(key []byte) *pathNode {
+	if n.hashTab != nil && len(key) > 0 {
+		if i := n.hashTab[nameSlot(key, n.hashMul, n.hashShift)]; i != 0 && unsafeString(key) == n.names[i-1] {
+			return n.kids[i-1]
+		}
+		if !hasDot(key) {
+			return nil // no child has this name, and it names no path
+		}
+	}
 	if n.small {
 		// Child names hold no dots: the key names a child, or starts with a
 		// child's name followed by a dot.
@@ -432,14 +581,30 @@ func (w *walker) array(n *pathNode) {
 	}
 }
 
+// plainEnd returns the index of the first byte at or after d[i] that ends
+// a plain run inside a string (a quote, a backslash or a control byte), or
+// len(d). It tests eight bytes at a time: in each word the lowest flag of
+// each mask is exact, so the lowest flag of their union is too.
+func plainEnd(d []byte, i int) int {
+	for i+8 <= len(d) {
+		x := load64(d, i)
+		if m := quoteMask(x) | (x-0x20*swarLow)&^x&swarHigh; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		i += 8
+	}
+	for i < len(d) && !strStop[d[i]] {
+		i++
+	}
+	return i
+}
+
 // skipString validates and skips a string at w.pos.
 func (w *walker) skipString() {
 	d := w.data
 	i := w.pos + 1
 	for {
-		for i < len(d) && !strStop[d[i]] {
-			i++
-		}
+		i = plainEnd(d, i)
 		if i >= len(d) {
 			w.pos = i
 			w.fail("unterminated string")
@@ -511,10 +676,7 @@ func hexVal(b []byte) rune {
 func (w *walker) str() ([]byte, bool) {
 	d := w.data
 	start := w.pos + 1
-	i := start
-	for i < len(d) && !strStop[d[i]] {
-		i++
-	}
+	i := plainEnd(d, start)
 	if i < len(d) && d[i] == '"' {
 		w.pos = i + 1
 		return d[start:i], true
@@ -574,10 +736,7 @@ func (w *walker) str() ([]byte, bool) {
 			w.fail("control character in string")
 			return nil, false
 		default:
-			j := i + 1
-			for j < len(d) && !strStop[d[j]] {
-				j++
-			}
+			j := plainEnd(d, i+1)
 			buf = append(buf, d[i:j]...)
 			i = j
 		}
