@@ -69,45 +69,36 @@ func tagOf(h uint64) uint32 { return uint32(h) | 1 }
 
 // appendIDs appends the ids of key v to out.
 func (t *strTable) appendIDs(out []int32, v []byte) []int32 {
-	if t == nil {
+	s := t.find(v)
+	switch {
+	case s == nil:
 		return out
+	case s.n == 1:
+		return append(out, int32(s.list))
 	}
-	h := strHash(v, t.seed)
-	if !t.filter.mayHave(h) {
-		return out
-	}
-	tag, mask := tagOf(h), uint64(len(t.slots)-1)
-	for i := h >> t.shift; ; i = (i + 1) & mask {
-		s := &t.slots[i]
-		if s.tag == 0 {
-			return out
-		}
-		if s.tag == tag && t.keyIs(s.key, v) {
-			if s.n == 1 {
-				return append(out, int32(s.list))
-			}
-			return append(out, t.ids[s.list:s.list+s.n]...)
-		}
-	}
+	return append(out, t.ids[s.list:s.list+s.n]...)
 }
 
 // has reports whether v is a key.
-func (t *strTable) has(v []byte) bool {
+func (t *strTable) has(v []byte) bool { return t.find(v) != nil }
+
+// find returns the slot of key v, nil when v is not a key.
+func (t *strTable) find(v []byte) *strSlot {
 	if t == nil {
-		return false
+		return nil
 	}
 	h := strHash(v, t.seed)
 	if !t.filter.mayHave(h) {
-		return false
+		return nil
 	}
 	tag, mask := tagOf(h), uint64(len(t.slots)-1)
 	for i := h >> t.shift; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.tag == 0 {
-			return false
+			return nil
 		}
 		if s.tag == tag && t.keyIs(s.key, v) {
-			return true
+			return s
 		}
 	}
 }
