@@ -351,24 +351,12 @@ func (e *rie) roundTrip(b *testing.B) {
 
 // metric reads a counter of the server's /metrics for one function.
 func metric(b *testing.B, env *testenv.Env, name, fn string) float64 {
-	resp, err := http.Get(env.URL + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	prefix := name + `{function="` + fn + `"} `
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return 0
+	return scrape(b, env, name+`{function="`+fn+`"} `)
 }
 
-// gauge reads an unlabelled gauge of the server's /metrics.
-func gauge(b *testing.B, env *testenv.Env, name string) float64 {
+// scrape returns the value of the /metrics line that starts with prefix
+// (a series name and its labels, then a space); 0 when there is none.
+func scrape(b *testing.B, env *testenv.Env, prefix string) float64 {
 	resp, err := http.Get(env.URL + "/metrics")
 	if err != nil {
 		b.Fatal(err)
@@ -376,7 +364,7 @@ func gauge(b *testing.B, env *testenv.Env, name string) float64 {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	for line := range strings.SplitSeq(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
 			f, _ := strconv.ParseFloat(v, 64)
 			return f
 		}
@@ -389,7 +377,7 @@ func gauge(b *testing.B, env *testenv.Env, name string) float64 {
 // does (never, where the host refuses namespaces).
 func waitPoolFull(b *testing.B, env *testenv.Env, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); ; time.Sleep(time.Millisecond) {
-		if gauge(b, env, "fogbank_lambda_sandbox_pool_idle") >= funcrt.DefaultSandboxPoolSize {
+		if scrape(b, env, "fogbank_lambda_sandbox_pool_idle ") >= funcrt.DefaultSandboxPoolSize {
 			return true
 		}
 		if time.Now().After(deadline) {
